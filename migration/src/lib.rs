@@ -1,0 +1,16 @@
+//! Chronicle's schema, one timestamped migration per change.
+//! Architecture invariant: a committed migration is never edited; add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_event_store;
+
+/// All migrations in order; run on every start.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_create_event_store::Migration)]
+    }
+}

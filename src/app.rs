@@ -1,0 +1,131 @@
+//! Wiring: configuration, the shared `AppState`, start-up and `run`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, Statement};
+use tokio::net::TcpListener;
+
+use crate::auth::Authenticator;
+use crate::db::Db;
+use crate::graphql::{AppSchema, build_schema};
+use crate::store::EventStore;
+
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Server configuration (from the CLI and environment in `main`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub jwt_secret: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>) -> Config {
+        Config {
+            database_url: database_url.into(),
+            jwt_secret: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub store: EventStore,
+    pub auth: Authenticator,
+    pub schema: AppSchema,
+}
+
+/// Runs all pending migrations. On PostgreSQL a session advisory lock keeps
+/// several instances starting at once from migrating concurrently.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    const MIGRATION_LOCK_KEY: i64 = 0x4348_524f_4e4d_4947; // "CHRONMIG"
+    if db.is_postgres() {
+        // Migrate inside one transaction that holds a transaction-scoped
+        // lock: DDL is transactional on PostgreSQL, and the lock ends with it.
+        let txn = sea_orm::TransactionTrait::begin(db.conn()).await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            db.backend(),
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK_KEY.into()],
+        ))
+        .await?;
+        Migrator::up(&txn, None)
+            .await
+            .context("running migrations")?;
+        txn.commit().await?;
+    } else {
+        Migrator::up(db.conn(), None)
+            .await
+            .context("running migrations")?;
+    }
+    Ok(())
+}
+
+/// Connects, migrates and assembles the application state.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+    migrate(&db).await?;
+    let store = EventStore::open(db.clone())
+        .await
+        .context("opening the event store")?;
+    let auth = Authenticator::new(config.jwt_secret.as_deref());
+    let schema = build_schema(store.clone());
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        store,
+        auth,
+        schema,
+    })
+}
+
+/// Refuses to serve an open (secret-less) server on a non-loopback address.
+pub fn check_bind_address(addr: &SocketAddr, state: &AppState) -> anyhow::Result<()> {
+    if state.auth.is_open() && !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to listen on {addr} without CHRONICLE_JWT_SECRET: \
+             an open server only binds loopback addresses"
+        );
+    }
+    Ok(())
+}
+
+/// Serves HTTP on an already-bound listener until `shutdown` resolves.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    check_bind_address(&addr, &state)?;
+    let router = crate::http::router(state);
+    tracing::info!(%addr, "chronicle listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,215 @@
+//! Command handling: load an aggregate, decide, append — with optimistic
+//! concurrency, bounded retries and idempotent command ids. Generic over
+//! `Aggregate`, so a second aggregate reuses all of it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::domain::{Aggregate, DomainError, DomainEvent};
+use crate::store::{
+    AppendOutcome, CommandEntry, CommandStamp, EventMetadata, EventStore, ExpectedVersion,
+    NewEvent, RecordedEvent, StoreError,
+};
+
+/// How often a command without `expectedVersion` is retried on fresh state
+/// after losing a race before the conflict is reported.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// Who sent a command and how; becomes event metadata.
+#[derive(Debug, Clone, Default)]
+pub struct CommandContext {
+    pub user_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub command_id: Option<String>,
+    /// When set, the command is refused unless the stream is at this version.
+    pub expected_version: Option<i32>,
+    pub reason: Option<String>,
+    pub client: Option<String>,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub aggregate_id: String,
+    pub version: i32,
+    pub position: i64,
+    pub events: Vec<RecordedEvent>,
+}
+
+#[derive(Debug, Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("expected version {expected}, but the stream is at version {actual}")]
+    Concurrency { expected: i32, actual: i32 },
+    #[error("commandId {0} was already used for a different command")]
+    CommandIdReused(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CommandError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Concurrency {
+                expected, actual, ..
+            } => CommandError::Concurrency {
+                expected: expected.as_number().unwrap_or(actual),
+                actual,
+            },
+            other => CommandError::Store(other),
+        }
+    }
+}
+
+/// An aggregate's state rebuilt from its stream.
+#[derive(Debug, Clone)]
+pub struct Loaded<S> {
+    pub state: S,
+    pub version: i32,
+    pub events: Vec<RecordedEvent>,
+}
+
+/// Decodes a stored event into the aggregate's event type.
+pub fn decode<E: serde::de::DeserializeOwned>(event: &RecordedEvent) -> Result<E, StoreError> {
+    serde_json::from_value(serde_json::json!({"type": event.event_type, "data": event.data}))
+        .map_err(|e| StoreError::Corrupt {
+            position: event.position,
+            message: e.to_string(),
+        })
+}
+
+fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -> NewEvent {
+    // The enum is adjacently tagged ({"type", "data"}): keep only the payload.
+    let data = serde_json::to_value(event)
+        .ok()
+        .and_then(|mut v| v.get_mut("data").map(serde_json::Value::take))
+        .unwrap_or(serde_json::Value::Null);
+    NewEvent {
+        event_type: event.event_type().to_owned(),
+        schema_version: event.schema_version(),
+        data,
+        metadata: metadata.clone(),
+    }
+}
+
+/// Folds a stream (up to `to_version`, if given) into the aggregate's state.
+pub async fn load<A: Aggregate>(
+    store: &EventStore,
+    stream_id: &str,
+    to_version: Option<i32>,
+) -> Result<Loaded<A::State>, StoreError> {
+    let events = store.read_stream(stream_id, 1, to_version).await?;
+    let mut state = A::State::default();
+    for event in &events {
+        state = A::evolve(state, &decode::<A::Event>(event)?);
+    }
+    let version = events.last().map_or(0, |e| e.version);
+    Ok(Loaded {
+        state,
+        version,
+        events,
+    })
+}
+
+/// Runs one command against one stream.
+#[tracing::instrument(skip(store, command, ctx), fields(stream_type = A::STREAM_TYPE, command_id = ctx.command_id))]
+pub async fn execute<A: Aggregate>(
+    store: &EventStore,
+    stream_id: &str,
+    command_name: &str,
+    command: &A::Command,
+    ctx: &CommandContext,
+) -> Result<CommandOutcome, CommandError> {
+    let stamp = ctx.command_id.as_ref().map(|id| CommandStamp {
+        command_id: id.clone(),
+        command_name: command_name.to_owned(),
+    });
+    // A retry of an accepted command returns the first result, whatever has
+    // happened to the stream since.
+    if let Some(stamp) = &stamp
+        && let Some(entry) = store.find_command(&stamp.command_id).await?
+    {
+        return replay::<A>(store, entry, stream_id, command_name, command).await;
+    }
+    let metadata = EventMetadata {
+        user_id: ctx.user_id.clone(),
+        correlation_id: ctx.correlation_id.clone(),
+        causation_id: ctx.command_id.clone(),
+        command_id: ctx.command_id.clone(),
+        reason: ctx.reason.clone(),
+        client: ctx.client.clone(),
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let loaded = load::<A>(store, stream_id, None).await?;
+        if let Some(expected) = ctx.expected_version
+            && expected != loaded.version
+        {
+            return Err(CommandError::Concurrency {
+                expected,
+                actual: loaded.version,
+            });
+        }
+        let events = A::decide(&loaded.state, command)?;
+        let new = events.iter().map(|e| encode(e, &metadata)).collect();
+        let expected = if loaded.version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(loaded.version)
+        };
+        match store
+            .append(stream_id, A::STREAM_TYPE, expected, new, stamp.as_ref())
+            .await
+        {
+            Ok(AppendOutcome::Appended(events)) => {
+                let last = events.last().map(|e| (e.version, e.position));
+                let (version, position) = last.unwrap_or((loaded.version, 0));
+                metrics::counter!("chronicle_events_appended_total").increment(events.len() as u64);
+                return Ok(CommandOutcome {
+                    aggregate_id: stream_id.to_owned(),
+                    version,
+                    position,
+                    events,
+                });
+            }
+            Ok(AppendOutcome::Duplicate(entry)) => {
+                return replay::<A>(store, entry, stream_id, command_name, command).await;
+            }
+            Err(StoreError::Concurrency { actual, .. })
+                if ctx.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
+            {
+                tracing::debug!(attempt, actual, "lost a race; retrying on fresh state");
+                // A little jitter so racers do not collide in lock step.
+                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn replay<A: Aggregate>(
+    store: &EventStore,
+    entry: CommandEntry,
+    stream_id: &str,
+    command_name: &str,
+    command: &A::Command,
+) -> Result<CommandOutcome, CommandError> {
+    // A creation names a fresh stream id on every try, so only the command
+    // kind can be compared; any other command must name the same stream.
+    let same_stream = A::creates_stream(command) || entry.stream_id == stream_id;
+    if entry.command_name != command_name || !same_stream {
+        return Err(CommandError::CommandIdReused(entry.command_id));
+    }
+    let events = store.command_events(&entry).await?;
+    Ok(CommandOutcome {
+        aggregate_id: entry.stream_id,
+        version: entry.version,
+        position: entry.last_position,
+        events,
+    })
+}

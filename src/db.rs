@@ -1,0 +1,94 @@
+//! The database handle shared by every layer: a SeaORM connection plus the
+//! single-writer discipline SQLite needs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// A cloneable database handle.
+///
+/// SQLite allows one writer at a time, and a deferred transaction that reads
+/// before it writes fails with `SQLITE_BUSY_SNAPSHOT` when another connection
+/// committed in between. So on SQLite every write transaction in this
+/// process takes `write_lock` first; on PostgreSQL it is never taken.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    write_lock: Arc<Mutex<()>>,
+}
+
+/// A write transaction; on SQLite it also holds the process's write lock
+/// until it is committed or dropped.
+pub struct WriteTx {
+    pub txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl Db {
+    /// Connects to `sqlite://…` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, DbErr> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        } else {
+            opts.max_connections(20);
+        }
+        let conn = Database::connect(opts).await?;
+        Ok(Db {
+            conn,
+            write_lock: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
+    /// Starts a write transaction (see the type's doc for SQLite).
+    pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
+        let guard = if self.is_postgres() {
+            None
+        } else {
+            Some(self.write_lock.clone().lock_owned().await)
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTx { txn, _guard: guard })
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+}

@@ -1,0 +1,137 @@
+//! The GraphQL schema: queries read, mutations are commands, subscriptions
+//! push. Resolvers translate; rules live in `domain`.
+
+pub mod error;
+mod order;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SDLExportOptions};
+
+use crate::auth::{Principal, Role};
+use crate::commands::CommandContext;
+use crate::store::EventStore;
+pub use error::{ApiError, ErrorCode, ensure_codes};
+
+/// Deepest query accepted; guards against abusive nesting.
+const MAX_DEPTH: usize = 16;
+/// Most complex query accepted.
+const MAX_COMPLEXITY: usize = 5_000;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(order::OrderQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(order::OrderMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Per-request facts, put into every request by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub principal: Principal,
+    pub correlation_id: String,
+    pub client: Option<String>,
+}
+
+impl RequestContext {
+    /// The caller must be authenticated.
+    pub fn user(&self) -> Result<(&str, Role, Option<&str>), ApiError> {
+        match &self.principal {
+            Principal::Anonymous => Err(ApiError::unauthenticated(
+                "this operation needs an Authorization: Bearer token",
+            )),
+            Principal::User {
+                user_id,
+                role,
+                customer_id,
+            } => Ok((user_id, *role, customer_id.as_deref())),
+        }
+    }
+
+    /// Customers may only touch their own orders; staff and admins any.
+    pub fn require_customer_access(&self, customer_id: &str) -> Result<(), ApiError> {
+        match self.user()? {
+            (_, Role::Customer, own) if own != Some(customer_id) => Err(ApiError::forbidden(
+                "customers may only access their own orders",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Builds the metadata context of a command.
+    pub fn command(
+        &self,
+        command_id: Option<String>,
+        expected_version: Option<i32>,
+        reason: Option<String>,
+    ) -> Result<CommandContext, ApiError> {
+        let (user_id, _, _) = self.user()?;
+        if let Some(id) = &command_id
+            && (id.trim().is_empty() || id.len() > 200)
+        {
+            return Err(ApiError::validation(
+                "commandId must be 1 to 200 characters",
+            ));
+        }
+        if let Some(v) = expected_version
+            && v < 0
+        {
+            return Err(ApiError::validation("expectedVersion must not be negative"));
+        }
+        Ok(CommandContext {
+            user_id: Some(user_id.to_owned()),
+            correlation_id: Some(self.correlation_id.clone()),
+            command_id,
+            expected_version,
+            reason,
+            client: self.client.clone(),
+        })
+    }
+}
+
+/// The request's context; a schema executed without one (tests) runs as
+/// the open server's admin.
+pub(crate) fn request_context(ctx: &Context<'_>) -> RequestContext {
+    ctx.data_opt::<RequestContext>()
+        .cloned()
+        .unwrap_or_else(|| RequestContext {
+            principal: Principal::open_admin(),
+            correlation_id: uuid::Uuid::new_v4().to_string(),
+            client: None,
+        })
+}
+
+pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a EventStore {
+    ctx.data_unchecked::<EventStore>()
+}
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+}
+
+/// Builds the schema over the given services.
+pub fn build_schema(store: EventStore) -> AppSchema {
+    builder().data(store).finish()
+}
+
+/// The committed SDL, without any service behind it (`chronicle schema`).
+pub fn sdl_of_default_schema() -> String {
+    sdl(&builder().finish())
+}
+
+/// The SDL in its committed form (sorted), as `chronicle schema` prints it.
+pub fn sdl(schema: &AppSchema) -> String {
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items(),
+    )
+}

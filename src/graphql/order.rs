@@ -1,0 +1,283 @@
+//! Order queries and the Order commands as mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+
+use super::error::ApiError;
+use super::scalars::Money;
+use super::types::{CommandResult, EventRecord, Order};
+use super::{request_context, store};
+use crate::commands::{self, CommandContext};
+use crate::domain::order::{OrderAggregate, OrderCommand, OrderLine};
+
+/// Parses an order id (a UUID) into its canonical form.
+pub(crate) fn parse_order_id(id: &str) -> Result<String, ApiError> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.to_string())
+        .map_err(|_| ApiError::validation(format!("{id:?} is not a valid order id (a UUID)")))
+}
+
+#[derive(InputObject, Debug)]
+pub struct OrderItemInput {
+    pub sku: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: i32,
+}
+
+impl From<OrderItemInput> for OrderLine {
+    fn from(i: OrderItemInput) -> Self {
+        OrderLine {
+            sku: i.sku,
+            name: i.name,
+            unit_price: i.unit_price.0,
+            quantity: i.quantity,
+        }
+    }
+}
+
+#[derive(InputObject, Debug)]
+pub struct CreateOrderInput {
+    pub customer_id: ID,
+    pub items: Vec<OrderItemInput>,
+    /// Optional; a repeated commandId returns the first result.
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct AddItemInput {
+    pub order_id: ID,
+    pub sku: String,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: i32,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct RemoveItemInput {
+    pub order_id: ID,
+    pub sku: String,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct PlaceOrderInput {
+    pub order_id: ID,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct PayOrderInput {
+    pub order_id: ID,
+    /// Must equal the order's total.
+    pub amount: Money,
+    pub payment_reference: String,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct ShipOrderInput {
+    pub order_id: ID,
+    pub tracking_number: String,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct CancelOrderInput {
+    pub order_id: ID,
+    pub reason: String,
+    pub command_id: Option<ID>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// An order's current state, or (with `asOf` or `atVersion`) its state
+    /// rebuilt at that time or version. Null when it did not exist.
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<DateTime<Utc>>,
+        at_version: Option<i32>,
+    ) -> Result<Option<Order>> {
+        let rc = request_context(ctx);
+        rc.user()?;
+        let id = parse_order_id(&id)?;
+        if as_of.is_some() && at_version.is_some() {
+            return Err(ApiError::validation("give asOf or atVersion, not both").into());
+        }
+        if let Some(v) = at_version
+            && v < 1
+        {
+            return Err(ApiError::validation("atVersion starts at 1").into());
+        }
+        let store = store(ctx);
+        let mut loaded = commands::load::<OrderAggregate>(store, &id, at_version)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(v) = at_version
+            && loaded.version < v
+        {
+            let current = loaded.version;
+            if current == 0 {
+                return Ok(None);
+            }
+            return Err(ApiError::validation(format!(
+                "atVersion {v} is past the end of the order (version {current})"
+            ))
+            .into());
+        }
+        if let Some(as_of) = as_of {
+            loaded.events.retain(|e| e.recorded_at <= as_of);
+            let mut state = None;
+            for event in &loaded.events {
+                state = crate::domain::order::evolve(state, &commands::decode(event)?);
+            }
+            loaded.state = state;
+        }
+        let Some(state) = &loaded.state else {
+            return Ok(None);
+        };
+        rc.require_customer_access(&state.customer_id)?;
+        Ok(Order::from_state(&id, state, &loaded.events))
+    }
+
+    /// The audit trail of one order: every event with who, when and why.
+    async fn order_history(&self, ctx: &Context<'_>, id: ID) -> Result<Vec<EventRecord>> {
+        let rc = request_context(ctx);
+        rc.user()?;
+        let id = parse_order_id(&id)?;
+        let loaded = commands::load::<OrderAggregate>(store(ctx), &id, None)
+            .await
+            .map_err(ApiError::from)?;
+        let Some(state) = &loaded.state else {
+            return Err(ApiError::not_found(format!("order {id} not found")).into());
+        };
+        rc.require_customer_access(&state.customer_id)?;
+        Ok(loaded.events.iter().map(EventRecord::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct OrderMutation;
+
+/// Runs an Order command on behalf of the request's caller.
+async fn run(
+    ctx: &Context<'_>,
+    order_id: &str,
+    command: OrderCommand,
+    cmd_ctx: CommandContext,
+) -> Result<CommandResult> {
+    let rc = request_context(ctx);
+    let store = store(ctx);
+    let started = std::time::Instant::now();
+    let name = command.name();
+    // Customers act only on their own orders.
+    if let (_, crate::auth::Role::Customer, _) = rc.user()? {
+        if let OrderCommand::CreateOrder { customer_id, .. } = &command {
+            rc.require_customer_access(customer_id)?;
+        } else if let Some(order) = commands::load::<OrderAggregate>(store, order_id, None)
+            .await
+            .map_err(ApiError::from)?
+            .state
+        {
+            rc.require_customer_access(&order.customer_id)?;
+        }
+    }
+    let result = commands::execute::<OrderAggregate>(store, order_id, name, &command, &cmd_ctx).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(commands::CommandError::Domain(_)) => "rejected",
+        Err(commands::CommandError::Concurrency { .. }) => "conflict",
+        Err(_) => "error",
+    };
+    metrics::counter!("chronicle_commands_total", "command" => name, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("chronicle_command_duration_seconds", "command" => name, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    Ok(result.map_err(ApiError::from)?.into())
+}
+
+fn ids(command_id: Option<ID>) -> Option<String> {
+    command_id.map(|c| c.0)
+}
+
+#[Object]
+impl OrderMutation {
+    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = uuid::Uuid::new_v4().to_string();
+        let command = OrderCommand::CreateOrder {
+            customer_id: input.customer_id.0,
+            items: input.items.into_iter().map(OrderLine::from).collect(),
+        };
+        run(ctx, &order_id, command, cmd_ctx).await
+    }
+
+    async fn add_item(&self, ctx: &Context<'_>, input: AddItemInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = parse_order_id(&input.order_id)?;
+        let command = OrderCommand::AddItem(OrderLine {
+            sku: input.sku,
+            name: input.name,
+            unit_price: input.unit_price.0,
+            quantity: input.quantity,
+        });
+        run(ctx, &order_id, command, cmd_ctx).await
+    }
+
+    async fn remove_item(&self, ctx: &Context<'_>, input: RemoveItemInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = parse_order_id(&input.order_id)?;
+        run(ctx, &order_id, OrderCommand::RemoveItem { sku: input.sku }, cmd_ctx).await
+    }
+
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = parse_order_id(&input.order_id)?;
+        run(ctx, &order_id, OrderCommand::PlaceOrder, cmd_ctx).await
+    }
+
+    async fn pay_order(&self, ctx: &Context<'_>, input: PayOrderInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = parse_order_id(&input.order_id)?;
+        let command = OrderCommand::PayOrder {
+            amount: input.amount.0,
+            payment_reference: input.payment_reference,
+        };
+        run(ctx, &order_id, command, cmd_ctx).await
+    }
+
+    async fn ship_order(&self, ctx: &Context<'_>, input: ShipOrderInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let order_id = parse_order_id(&input.order_id)?;
+        let command = OrderCommand::ShipOrder {
+            tracking_number: input.tracking_number,
+        };
+        run(ctx, &order_id, command, cmd_ctx).await
+    }
+
+    async fn cancel_order(&self, ctx: &Context<'_>, input: CancelOrderInput) -> Result<CommandResult> {
+        let cmd_ctx = request_context(ctx).command(
+            ids(input.command_id),
+            input.expected_version,
+            Some(input.reason.clone()),
+        )?;
+        let order_id = parse_order_id(&input.order_id)?;
+        let command = OrderCommand::CancelOrder {
+            reason: input.reason,
+        };
+        run(ctx, &order_id, command, cmd_ctx).await
+    }
+}

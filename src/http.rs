@@ -1,0 +1,167 @@
+//! The axum router: /graphql (POST, GET, GraphiQL), /healthz, /readyz,
+//! /metrics. Authentication and the correlation id are settled here, once.
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::graphql::{RequestContext, ensure_codes};
+
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+/// A well-formed correlation id from the client, or a fresh one.
+fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// A JSON error body in GraphQL's shape, with an HTTP status.
+fn error_response(status: StatusCode, code: &str, message: &str, correlation: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]});
+    with_correlation((status, axum::Json(body)).into_response(), correlation)
+}
+
+fn with_correlation(mut response: Response, correlation: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(correlation) {
+        response.headers_mut().insert(CORRELATION_HEADER, v);
+    }
+    response
+}
+
+/// Authenticates the request and builds its context.
+fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, Response> {
+    let correlation = correlation_id(headers);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match state.auth.authenticate(authorization) {
+        Ok(principal) => Ok(RequestContext {
+            principal,
+            correlation_id: correlation,
+            client: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(200).collect()),
+        }),
+        Err(e) => Err(error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            &e.to_string(),
+            &correlation,
+        )),
+    }
+}
+
+async fn execute(state: &AppState, rc: RequestContext, batch: BatchRequest) -> Response {
+    let correlation = rc.correlation_id.clone();
+    let span = tracing::info_span!("graphql", correlation_id = %correlation);
+    let _ = span.enter();
+    let mut response = state.schema.execute_batch(batch.data(rc)).await;
+    match &mut response {
+        BatchResponse::Single(r) => ensure_codes(r),
+        BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
+    }
+    with_correlation(axum::Json(response).into_response(), &correlation)
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let rc = match request_context(&state, &headers) {
+        Ok(rc) => rc,
+        Err(response) => return response,
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION",
+                &format!("the request body is not a GraphQL request in JSON: {e}"),
+                &rc.correlation_id,
+            );
+        }
+    };
+    execute(&state, rc, batch).await
+}
+
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if query.is_none() && wants_html {
+        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+    }
+    let rc = match request_context(&state, &headers) {
+        Ok(rc) => rc,
+        Err(response) => return response,
+    };
+    let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION",
+                &format!("bad GraphQL GET request: {e}"),
+                &rc.correlation_id,
+            );
+        }
+    };
+    // Mutations change state: never over GET (it would be open to CSRF and
+    // caching), as the GraphQL-over-HTTP spec says.
+    if let Ok(doc) = async_graphql::parser::parse_query(&request.query)
+        && doc.operations.iter().any(|(name, op)| {
+            op.node.ty == async_graphql::parser::types::OperationType::Mutation
+                && (request.operation_name.is_none()
+                    || name.map(|n| n.as_str()) == request.operation_name.as_deref())
+        })
+    {
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "VALIDATION",
+            "mutations must be sent with POST",
+            &rc.correlation_id,
+        );
+    }
+    execute(&state, rc, BatchRequest::Single(request)).await
+}

@@ -1,0 +1,16 @@
+//! Chronicle: an event-sourced GraphQL API server.
+//!
+//! Layers, each depending only on those before it:
+//! `domain` (pure) <- `store` <- `commands` <- `graphql` <- `http`.
+//! `app` wires them into an `AppState`; `main.rs` is a thin CLI.
+
+pub mod app;
+pub mod auth;
+pub mod commands;
+pub mod db;
+pub mod domain;
+pub mod graphql;
+pub mod http;
+pub mod store;
+
+pub use app::{AppState, Config, build_state, migrate, run};

@@ -1,0 +1,107 @@
+//! The `chronicle` command line: parse, set up tracing, hand over to the library.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "chronicle", version, about = "An event-sourced GraphQL API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DbArgs),
+    /// Print the GraphQL schema (SDL, sorted) and exit.
+    Schema,
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://chronicle.db?mode=rwc")]
+    database_url: String,
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHRONICLE_ADDR", default_value = "127.0.0.1:8000")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    db: DbArgs,
+    /// HS256 secret for JWT bearer tokens; without one the server is open
+    /// (everyone is admin) and only binds loopback addresses.
+    #[arg(long, env = "CHRONICLE_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "CHRONICLE_MAX_BODY_BYTES", default_value_t = chronicle::app::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.serve).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Migrate(args)) => {
+            let db = chronicle::db::Db::connect(&args.database_url)
+                .await
+                .context("connecting to the database")?;
+            chronicle::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Schema) => {
+            print!("{}", chronicle::graphql::sdl_of_default_schema());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = chronicle::Config::new(args.db.database_url);
+    config.jwt_secret = args.jwt_secret.filter(|s| !s.is_empty());
+    config.max_body_bytes = args.max_body_bytes;
+    let state = chronicle::build_state(config).await?;
+    chronicle::app::check_bind_address(&args.addr, &state)?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    chronicle::run(listener, state, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,441 @@
+//! The event store: an append-only log over SeaORM with optimistic
+//! concurrency per stream, a global position in commit order, and a command
+//! log that makes command ids idempotent.
+
+mod entities;
+pub mod upcast;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr, Statement,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::db::Db;
+use entities::{command_log, events};
+
+/// Key of the transaction-scoped advisory lock that serializes appends on
+/// PostgreSQL (see ARCHITECTURE.md, "global order").
+const APPEND_LOCK_KEY: i64 = 0x4348_524f_4e49_434c; // "CHRONICL"
+
+/// What the writer believes the stream's version to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's version.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be at exactly this version.
+    Exact(i32),
+}
+
+impl ExpectedVersion {
+    fn admits(self, actual: i32) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(v) => v == actual,
+        }
+    }
+
+    /// The version number this expectation names (0 for no stream).
+    pub fn as_number(self) -> Option<i32> {
+        match self {
+            ExpectedVersion::Any => None,
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exact(v) => Some(v),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Who did it, in what request, and why. Stored with every event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// The command that caused the event (its command id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Free-form client information (user agent, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub schema_version: i32,
+    pub data: Value,
+    pub metadata: EventMetadata,
+}
+
+/// An event as stored (after upcasting, on every read path).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedEvent {
+    pub position: i64,
+    pub event_id: Uuid,
+    pub stream_id: String,
+    pub stream_type: String,
+    pub version: i32,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub data: Value,
+    pub metadata: EventMetadata,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Marks an append as the effect of a command, for idempotent retries.
+#[derive(Debug, Clone)]
+pub struct CommandStamp {
+    pub command_id: String,
+    pub command_name: String,
+}
+
+/// What a command id was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandEntry {
+    pub command_id: String,
+    pub command_name: String,
+    pub stream_id: String,
+    pub first_position: i64,
+    pub last_position: i64,
+    pub version: i32,
+}
+
+/// The result of an append.
+#[derive(Debug, Clone)]
+pub enum AppendOutcome {
+    /// The events were written.
+    Appended(Vec<RecordedEvent>),
+    /// The command id had already been accepted; nothing was written.
+    Duplicate(CommandEntry),
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("stream {stream_id}: expected version {expected}, actual version {actual}")]
+    Concurrency {
+        stream_id: String,
+        expected: ExpectedVersion,
+        actual: i32,
+    },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("stored event {position} cannot be decoded: {message}")]
+    Corrupt { position: i64, message: String },
+}
+
+/// The event store. Cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    db: Db,
+    head: watch::Sender<i64>,
+}
+
+impl EventStore {
+    /// Opens the store and reads the current head position.
+    pub async fn open(db: Db) -> Result<EventStore, StoreError> {
+        let store = EventStore {
+            db,
+            head: watch::Sender::new(0),
+        };
+        let head = store.head_position().await?;
+        store.head.send_replace(head);
+        Ok(store)
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A receiver that changes whenever this process appends (the new head).
+    pub fn subscribe_head(&self) -> watch::Receiver<i64> {
+        self.head.subscribe()
+    }
+
+    /// Tells in-process listeners that events up to `position` exist (also
+    /// used when another instance's append is learned of).
+    pub fn advance_head(&self, position: i64) {
+        self.head.send_if_modified(|h| {
+            if position > *h {
+                *h = position;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Appends `new` to a stream, all or nothing.
+    ///
+    /// The version check, the command-id check, position assignment and the
+    /// insert happen in one transaction that holds the append lock (an
+    /// advisory lock on PostgreSQL, the write lock on SQLite), so positions
+    /// are handed out in commit order.
+    #[tracing::instrument(skip(self, new, command), fields(events = new.len()))]
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        stream_type: &str,
+        expected: ExpectedVersion,
+        new: Vec<NewEvent>,
+        command: Option<&CommandStamp>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let result = self
+            .append_inner(stream_id, stream_type, expected, new, command)
+            .await;
+        match result {
+            // A unique violation means a writer not holding our lock (or a
+            // racing command id) got there first: report what is now true.
+            Err(StoreError::Database(e))
+                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                if let Some(stamp) = command
+                    && let Some(entry) = self.find_command(&stamp.command_id).await?
+                {
+                    return Ok(AppendOutcome::Duplicate(entry));
+                }
+                let actual = self.stream_version(stream_id).await?;
+                Err(StoreError::Concurrency {
+                    stream_id: stream_id.to_owned(),
+                    expected,
+                    actual,
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn append_inner(
+        &self,
+        stream_id: &str,
+        stream_type: &str,
+        expected: ExpectedVersion,
+        new: Vec<NewEvent>,
+        command: Option<&CommandStamp>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let tx = self.db.begin_write().await?;
+        let outcome = self
+            .append_in_tx(&tx.txn, stream_id, stream_type, expected, new, command)
+            .await;
+        match outcome {
+            Ok(AppendOutcome::Appended(recorded)) => {
+                tx.commit().await?;
+                if let Some(last) = recorded.last() {
+                    self.advance_head(last.position);
+                }
+                Ok(AppendOutcome::Appended(recorded))
+            }
+            // Roll back explicitly so the append lock is released now, not
+            // whenever the pool next touches the connection.
+            other => {
+                tx.rollback().await?;
+                other
+            }
+        }
+    }
+
+    async fn append_in_tx(
+        &self,
+        txn: &DatabaseTransaction,
+        stream_id: &str,
+        stream_type: &str,
+        expected: ExpectedVersion,
+        new: Vec<NewEvent>,
+        command: Option<&CommandStamp>,
+    ) -> Result<AppendOutcome, StoreError> {
+        if self.db.is_postgres() {
+            txn
+                .execute_raw(Statement::from_sql_and_values(
+                    self.db.backend(),
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [APPEND_LOCK_KEY.into()],
+                ))
+                .await?;
+        }
+        if let Some(stamp) = command
+            && let Some(entry) = find_command(txn, &stamp.command_id).await?
+        {
+            return Ok(AppendOutcome::Duplicate(entry));
+        }
+        let actual = stream_version(txn, stream_id).await?;
+        if !expected.admits(actual) {
+            return Err(StoreError::Concurrency {
+                stream_id: stream_id.to_owned(),
+                expected,
+                actual,
+            });
+        }
+        let now = Utc::now();
+        let mut recorded = Vec::with_capacity(new.len());
+        for (i, event) in new.into_iter().enumerate() {
+            let metadata = serde_json::to_value(&event.metadata).unwrap_or(Value::Null);
+            let model = events::ActiveModel {
+                event_id: Set(Uuid::new_v4()),
+                stream_id: Set(stream_id.to_owned()),
+                stream_type: Set(stream_type.to_owned()),
+                version: Set(actual + 1 + i as i32),
+                event_type: Set(event.event_type),
+                schema_version: Set(event.schema_version),
+                data: Set(event.data),
+                metadata: Set(metadata),
+                recorded_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            recorded.push(to_recorded(model)?);
+        }
+        if let (Some(stamp), Some(first), Some(last)) = (command, recorded.first(), recorded.last())
+        {
+            command_log::ActiveModel {
+                command_id: Set(stamp.command_id.clone()),
+                command_name: Set(stamp.command_name.clone()),
+                stream_id: Set(stream_id.to_owned()),
+                first_position: Set(first.position),
+                last_position: Set(last.position),
+                version: Set(last.version),
+                recorded_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+        }
+        Ok(AppendOutcome::Appended(recorded))
+    }
+
+    /// The command log entry for a command id, if it was accepted.
+    pub async fn find_command(&self, command_id: &str) -> Result<Option<CommandEntry>, StoreError> {
+        find_command(self.db.conn(), command_id).await
+    }
+
+    /// The events a logged command appended.
+    pub async fn command_events(&self, entry: &CommandEntry) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = events::Entity::find()
+            .filter(events::Column::StreamId.eq(entry.stream_id.as_str()))
+            .filter(events::Column::Position.between(entry.first_position, entry.last_position))
+            .order_by_asc(events::Column::Position)
+            .all(self.db.conn())
+            .await?;
+        rows.into_iter().map(to_recorded).collect()
+    }
+
+    /// The stream's current version (0 when it does not exist).
+    pub async fn stream_version(&self, stream_id: &str) -> Result<i32, StoreError> {
+        stream_version(self.db.conn(), stream_id).await
+    }
+
+    /// Events of one stream with `from <= version <= to`, in order.
+    pub async fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: i32,
+        to_version: Option<i32>,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut query = events::Entity::find()
+            .filter(events::Column::StreamId.eq(stream_id))
+            .filter(events::Column::Version.gte(from_version));
+        if let Some(to) = to_version {
+            query = query.filter(events::Column::Version.lte(to));
+        }
+        let rows = query
+            .order_by_asc(events::Column::Version)
+            .all(self.db.conn())
+            .await?;
+        rows.into_iter().map(to_recorded).collect()
+    }
+
+    /// Up to `limit` events with a position greater than `after`, in
+    /// position (= commit) order.
+    pub async fn read_all(&self, after: i64, limit: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = events::Entity::find()
+            .filter(events::Column::Position.gt(after))
+            .order_by_asc(events::Column::Position)
+            .limit(limit)
+            .all(self.db.conn())
+            .await?;
+        rows.into_iter().map(to_recorded).collect()
+    }
+
+    /// The highest position written so far (0 for an empty store).
+    pub async fn head_position(&self) -> Result<i64, StoreError> {
+        let head: Option<Option<i64>> = events::Entity::find()
+            .select_only()
+            .column_as(events::Column::Position.max(), "head")
+            .into_tuple()
+            .one(self.db.conn())
+            .await?;
+        Ok(head.flatten().unwrap_or(0))
+    }
+}
+
+async fn stream_version<C: ConnectionTrait>(conn: &C, stream_id: &str) -> Result<i32, StoreError> {
+    let version: Option<Option<i32>> = events::Entity::find()
+        .select_only()
+        .column_as(events::Column::Version.max(), "version")
+        .filter(events::Column::StreamId.eq(stream_id))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(version.flatten().unwrap_or(0))
+}
+
+async fn find_command<C: ConnectionTrait>(
+    conn: &C,
+    command_id: &str,
+) -> Result<Option<CommandEntry>, StoreError> {
+    Ok(command_log::Entity::find_by_id(command_id.to_owned())
+        .one(conn)
+        .await?
+        .map(|m| CommandEntry {
+            command_id: m.command_id,
+            command_name: m.command_name,
+            stream_id: m.stream_id,
+            first_position: m.first_position,
+            last_position: m.last_position,
+            version: m.version,
+        }))
+}
+
+fn to_recorded(m: events::Model) -> Result<RecordedEvent, StoreError> {
+    let metadata = serde_json::from_value(m.metadata).map_err(|e| StoreError::Corrupt {
+        position: m.position,
+        message: e.to_string(),
+    })?;
+    let (schema_version, data) = upcast::upcast(&m.event_type, m.schema_version, m.data);
+    Ok(RecordedEvent {
+        position: m.position,
+        event_id: m.event_id,
+        stream_id: m.stream_id,
+        stream_type: m.stream_type,
+        version: m.version,
+        event_type: m.event_type,
+        schema_version,
+        data,
+        metadata,
+        recorded_at: m.recorded_at,
+    })
+}
