@@ -92,7 +92,9 @@ impl Authenticator {
             other => return Err(AuthError(format!("unknown role {other}"))),
         };
         if role == Role::Customer && claims.customer_id.is_none() {
-            return Err(AuthError("a customer token needs a customer_id claim".into()));
+            return Err(AuthError(
+                "a customer token needs a customer_id claim".into(),
+            ));
         }
         Ok(Principal::User {
             user_id: claims.sub,

@@ -46,7 +46,8 @@ fn correlation_id(headers: &HeaderMap) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 128
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
@@ -65,8 +66,25 @@ fn with_correlation(mut response: Response, correlation: &str) -> Response {
     response
 }
 
+/// Credentials were refused: 401 with the reason.
+struct Refused {
+    message: String,
+    correlation: String,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            &self.message,
+            &self.correlation,
+        )
+    }
+}
+
 /// Authenticates the request and builds its context.
-fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, Response> {
+fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, Refused> {
     let correlation = correlation_id(headers);
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -80,19 +98,17 @@ fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestConte
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(200).collect()),
         }),
-        Err(e) => Err(error_response(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            &e.to_string(),
-            &correlation,
-        )),
+        Err(e) => Err(Refused {
+            message: e.to_string(),
+            correlation,
+        }),
     }
 }
 
 async fn execute(state: &AppState, rc: RequestContext, batch: BatchRequest) -> Response {
     let correlation = rc.correlation_id.clone();
     let span = tracing::info_span!("graphql", correlation_id = %correlation);
-    let _ = span.enter();
+    let _entered = span.enter();
     let mut response = state.schema.execute_batch(batch.data(rc)).await;
     match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
@@ -104,7 +120,7 @@ async fn execute(state: &AppState, rc: RequestContext, batch: BatchRequest) -> R
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
@@ -134,7 +150,7 @@ async fn graphql_get(
     }
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,
-        Err(response) => return response,
+        Err(refused) => return refused.into_response(),
     };
     let request = match async_graphql::http::parse_query_string(query.as_deref().unwrap_or("")) {
         Ok(request) => request,

@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "chronicle", version, about = "An event-sourced GraphQL API server")]
+#[command(
+    name = "chronicle",
+    version,
+    about = "An event-sourced GraphQL API server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -28,7 +32,11 @@ enum Command {
 #[derive(Args, Clone)]
 struct DbArgs {
     /// sqlite://FILE?mode=rwc or postgres://USER@HOST/DB
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://chronicle.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://chronicle.db?mode=rwc"
+    )]
     database_url: String,
 }
 

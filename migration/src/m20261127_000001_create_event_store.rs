@@ -48,9 +48,18 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(Events::EventId).uuid().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Events::EventId)
+                            .uuid()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Events::StreamId).string_len(200).not_null())
-                    .col(ColumnDef::new(Events::StreamType).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(Events::StreamType)
+                            .string_len(100)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Events::Version).integer().not_null())
                     .col(ColumnDef::new(Events::EventType).string_len(200).not_null())
                     .col(ColumnDef::new(Events::SchemaVersion).integer().not_null())
@@ -107,10 +116,26 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(CommandLog::CommandName).string_len(100).not_null())
-                    .col(ColumnDef::new(CommandLog::StreamId).string_len(200).not_null())
-                    .col(ColumnDef::new(CommandLog::FirstPosition).big_integer().not_null())
-                    .col(ColumnDef::new(CommandLog::LastPosition).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(CommandLog::CommandName)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CommandLog::StreamId)
+                            .string_len(200)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CommandLog::FirstPosition)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(CommandLog::LastPosition)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(CommandLog::Version).integer().not_null())
                     .col(
                         ColumnDef::new(CommandLog::RecordedAt)
@@ -163,12 +188,16 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() == DbBackend::Postgres {
             manager
                 .get_connection()
-                .execute_unprepared("DROP FUNCTION IF EXISTS chronicle_events_append_only() CASCADE")
+                .execute_unprepared(
+                    "DROP FUNCTION IF EXISTS chronicle_events_append_only() CASCADE",
+                )
                 .await?;
         }
         manager
             .drop_table(Table::drop().table(CommandLog::Table).to_owned())
             .await?;
-        manager.drop_table(Table::drop().table(Events::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Events::Table).to_owned())
+            .await
     }
 }

@@ -41,17 +41,15 @@ pub trait Aggregate {
     /// The state before the first event is `State::default()`.
     type State: Default + Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned;
     type Command: Send + Sync;
-    type Event: DomainEvent
-        + Clone
-        + Send
-        + Sync
-        + serde::Serialize
-        + serde::de::DeserializeOwned;
+    type Event: DomainEvent + Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned;
 
     /// Whether the command starts a new stream (its id is chosen per try).
     fn creates_stream(command: &Self::Command) -> bool;
     /// Command handling: a pure function of state and command.
-    fn decide(state: &Self::State, command: &Self::Command) -> Result<Vec<Self::Event>, DomainError>;
+    fn decide(
+        state: &Self::State,
+        command: &Self::Command,
+    ) -> Result<Vec<Self::Event>, DomainError>;
     /// Evolution: never fails, never does I/O.
     fn evolve(state: Self::State, event: &Self::Event) -> Self::State;
 }

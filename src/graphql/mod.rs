@@ -6,7 +6,7 @@ mod order;
 pub mod scalars;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SDLExportOptions};
+use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 
 use crate::auth::{Principal, Role};
 use crate::commands::CommandContext;
@@ -19,9 +19,11 @@ const MAX_DEPTH: usize = 16;
 const MAX_COMPLEXITY: usize = 5_000;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(order::OrderQuery);
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(order::OrderMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -195,7 +195,8 @@ async fn run(
             rc.require_customer_access(&order.customer_id)?;
         }
     }
-    let result = commands::execute::<OrderAggregate>(store, order_id, name, &command, &cmd_ctx).await;
+    let result =
+        commands::execute::<OrderAggregate>(store, order_id, name, &command, &cmd_ctx).await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(commands::CommandError::Domain(_)) => "rejected",
@@ -215,8 +216,13 @@ fn ids(command_id: Option<ID>) -> Option<String> {
 
 #[Object]
 impl OrderMutation {
-    async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+    async fn create_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrderInput,
+    ) -> Result<CommandResult> {
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = uuid::Uuid::new_v4().to_string();
         let command = OrderCommand::CreateOrder {
             customer_id: input.customer_id.0,
@@ -226,7 +232,8 @@ impl OrderMutation {
     }
 
     async fn add_item(&self, ctx: &Context<'_>, input: AddItemInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = parse_order_id(&input.order_id)?;
         let command = OrderCommand::AddItem(OrderLine {
             sku: input.sku,
@@ -237,20 +244,37 @@ impl OrderMutation {
         run(ctx, &order_id, command, cmd_ctx).await
     }
 
-    async fn remove_item(&self, ctx: &Context<'_>, input: RemoveItemInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+    async fn remove_item(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveItemInput,
+    ) -> Result<CommandResult> {
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = parse_order_id(&input.order_id)?;
-        run(ctx, &order_id, OrderCommand::RemoveItem { sku: input.sku }, cmd_ctx).await
+        run(
+            ctx,
+            &order_id,
+            OrderCommand::RemoveItem { sku: input.sku },
+            cmd_ctx,
+        )
+        .await
     }
 
-    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+    async fn place_order(
+        &self,
+        ctx: &Context<'_>,
+        input: PlaceOrderInput,
+    ) -> Result<CommandResult> {
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = parse_order_id(&input.order_id)?;
         run(ctx, &order_id, OrderCommand::PlaceOrder, cmd_ctx).await
     }
 
     async fn pay_order(&self, ctx: &Context<'_>, input: PayOrderInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = parse_order_id(&input.order_id)?;
         let command = OrderCommand::PayOrder {
             amount: input.amount.0,
@@ -260,7 +284,8 @@ impl OrderMutation {
     }
 
     async fn ship_order(&self, ctx: &Context<'_>, input: ShipOrderInput) -> Result<CommandResult> {
-        let cmd_ctx = request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
+        let cmd_ctx =
+            request_context(ctx).command(ids(input.command_id), input.expected_version, None)?;
         let order_id = parse_order_id(&input.order_id)?;
         let command = OrderCommand::ShipOrder {
             tracking_number: input.tracking_number,
@@ -268,7 +293,11 @@ impl OrderMutation {
         run(ctx, &order_id, command, cmd_ctx).await
     }
 
-    async fn cancel_order(&self, ctx: &Context<'_>, input: CancelOrderInput) -> Result<CommandResult> {
+    async fn cancel_order(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelOrderInput,
+    ) -> Result<CommandResult> {
         let cmd_ctx = request_context(ctx).command(
             ids(input.command_id),
             input.expected_version,

@@ -9,8 +9,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -269,13 +269,12 @@ impl EventStore {
         command: Option<&CommandStamp>,
     ) -> Result<AppendOutcome, StoreError> {
         if self.db.is_postgres() {
-            txn
-                .execute_raw(Statement::from_sql_and_values(
-                    self.db.backend(),
-                    "SELECT pg_advisory_xact_lock($1)",
-                    [APPEND_LOCK_KEY.into()],
-                ))
-                .await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                self.db.backend(),
+                "SELECT pg_advisory_xact_lock($1)",
+                [APPEND_LOCK_KEY.into()],
+            ))
+            .await?;
         }
         if let Some(stamp) = command
             && let Some(entry) = find_command(txn, &stamp.command_id).await?
@@ -333,7 +332,10 @@ impl EventStore {
     }
 
     /// The events a logged command appended.
-    pub async fn command_events(&self, entry: &CommandEntry) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub async fn command_events(
+        &self,
+        entry: &CommandEntry,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = events::Entity::find()
             .filter(events::Column::StreamId.eq(entry.stream_id.as_str()))
             .filter(events::Column::Position.between(entry.first_position, entry.last_position))
