@@ -12,17 +12,28 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::graphql::{AppSchema, build_schema};
+use crate::projections::{self, EngineConfig, Projection, ReadModels, default_projections};
 use crate::store::EventStore;
+use tokio::sync::{broadcast, watch};
+
+/// Notices buffered per subscriber before a slow one is told it lagged.
+const NOTICE_BUFFER: usize = 1024;
 
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Server configuration (from the CLI and environment in `main`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub database_url: String,
     pub jwt_secret: Option<String>,
     pub max_body_bytes: usize,
+    pub engine: EngineConfig,
+    /// The projections to run; `None` means `default_projections()`.
+    pub projections: Option<Vec<Arc<dyn Projection>>>,
+    /// Whether to start the projection workers (tests may drive them by
+    /// hand with `try_process_batch`).
+    pub start_projections: bool,
 }
 
 impl Config {
@@ -31,6 +42,9 @@ impl Config {
             database_url: database_url.into(),
             jwt_secret: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            engine: EngineConfig::default(),
+            projections: None,
+            start_projections: true,
         }
     }
 }
@@ -41,8 +55,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub store: EventStore,
+    pub read: ReadModels,
     pub auth: Authenticator,
     pub schema: AppSchema,
+    /// Set to true to stop the background workers.
+    pub stop: Arc<watch::Sender<bool>>,
 }
 
 /// Runs all pending migrations. On PostgreSQL a session advisory lock keeps
@@ -81,13 +98,33 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("opening the event store")?;
     let auth = Authenticator::new(config.jwt_secret.as_deref());
-    let schema = build_schema(store.clone());
+    let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+    let read = ReadModels {
+        store: store.clone(),
+        notices,
+        projections: Arc::new(
+            config
+                .projections
+                .clone()
+                .unwrap_or_else(default_projections),
+        ),
+        poll_interval: config.engine.poll_interval,
+    };
+    let schema = build_schema(read.clone());
+    let (stop, _) = watch::channel(false);
+    if config.start_projections {
+        projections::start(&read, &config.engine, stop.subscribe())
+            .await
+            .context("starting projections")?;
+    }
     Ok(AppState {
         config: Arc::new(config),
         db,
         store,
+        read,
         auth,
         schema,
+        stop: Arc::new(stop),
     })
 }
 
@@ -110,12 +147,15 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     check_bind_address(&addr, &state)?;
+    let stop = state.stop.clone();
     let router = crate::http::router(state);
     tracing::info!(%addr, "chronicle listening");
-    axum::serve(listener, router)
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+    stop.send_replace(true);
+    served
 }
 
 /// Hides a password in a database URL for logs.

@@ -72,15 +72,6 @@ pub struct Loaded<S> {
     pub events: Vec<RecordedEvent>,
 }
 
-/// Decodes a stored event into the aggregate's event type.
-pub fn decode<E: serde::de::DeserializeOwned>(event: &RecordedEvent) -> Result<E, StoreError> {
-    serde_json::from_value(serde_json::json!({"type": event.event_type, "data": event.data}))
-        .map_err(|e| StoreError::Corrupt {
-            position: event.position,
-            message: e.to_string(),
-        })
-}
-
 fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -> NewEvent {
     // The enum is adjacently tagged ({"type", "data"}): keep only the payload.
     let data = serde_json::to_value(event)
@@ -104,7 +95,7 @@ pub async fn load<A: Aggregate>(
     let events = store.read_stream(stream_id, 1, to_version).await?;
     let mut state = A::State::default();
     for event in &events {
-        state = A::evolve(state, &decode::<A::Event>(event)?);
+        state = A::evolve(state, &event.decode::<A::Event>()?);
     }
     let version = events.last().map_or(0, |e| e.version);
     Ok(Loaded {

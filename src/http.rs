@@ -1,13 +1,16 @@
 //! The axum router: /graphql (POST, GET, GraphiQL), /healthz, /readyz,
 //! /metrics. Authentication and the correlation id are settled here, once.
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::Data;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -21,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         // Checks Content-Length before reading anything (413 at once), and
@@ -140,17 +144,24 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     execute(&state, rc, batch).await
 }
 
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let is_upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_upgrade {
+        return websocket(state, &mut parts).await;
+    }
+    let headers = parts.headers;
+    let query = parts.uri.query().map(str::to_owned);
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if query.is_none() && wants_html {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return crate::graphiql::page("/graphql", "/graphql").into_response();
     }
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,
@@ -184,4 +195,54 @@ async fn graphql_get(
         );
     }
     execute(&state, rc, BatchRequest::Single(request)).await
+}
+
+/// GraphQL over WebSocket on /graphql: `graphql-transport-ws` and the
+/// legacy `graphql-ws`. Credentials come in the connection_init payload's
+/// `authorization` key (the same `Bearer <jwt>` as over HTTP).
+async fn websocket(state: AppState, parts: &mut Parts) -> Response {
+    let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
+        Ok(p) => p,
+        Err(status) => {
+            return (
+                status,
+                "unsupported WebSocket subprotocol: use graphql-transport-ws or graphql-ws",
+            )
+                .into_response();
+        }
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let client = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect::<String>());
+    let correlation = correlation_id(&parts.headers);
+    let schema = state.schema.clone();
+    let auth = state.auth.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let authorization = payload
+                        .get("authorization")
+                        .or_else(|| payload.get("Authorization"))
+                        .and_then(|v| v.as_str());
+                    let principal = auth
+                        .authenticate(authorization)
+                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                    let mut data = Data::default();
+                    data.insert(RequestContext {
+                        principal,
+                        correlation_id: correlation,
+                        client,
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
 }

@@ -2,14 +2,18 @@
 //! push. Resolvers translate; rules live in `domain`.
 
 pub mod error;
+mod events;
 mod order;
+mod read;
 pub mod scalars;
+mod subscriptions;
 pub mod types;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, SDLExportOptions, Schema};
 
 use crate::auth::{Principal, Role};
 use crate::commands::CommandContext;
+use crate::projections::ReadModels;
 use crate::store::EventStore;
 pub use error::{ApiError, ErrorCode, ensure_codes};
 
@@ -20,13 +24,17 @@ const MAX_COMPLEXITY: usize = 5_000;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(order::OrderQuery);
+pub struct QueryRoot(order::OrderQuery, read::ReadQuery, events::EventsQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(order::OrderMutation);
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(subscriptions::OrderSubscription, events::EventsSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Per-request facts, put into every request by the HTTP layer.
 #[derive(Debug, Clone)]
@@ -105,22 +113,26 @@ pub(crate) fn request_context(ctx: &Context<'_>) -> RequestContext {
 }
 
 pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a EventStore {
-    ctx.data_unchecked::<EventStore>()
+    &ctx.data_unchecked::<ReadModels>().store
 }
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+pub(crate) fn read_models<'a>(ctx: &Context<'a>) -> &'a ReadModels {
+    ctx.data_unchecked::<ReadModels>()
+}
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
 }
 
 /// Builds the schema over the given services.
-pub fn build_schema(store: EventStore) -> AppSchema {
-    builder().data(store).finish()
+pub fn build_schema(read: ReadModels) -> AppSchema {
+    builder().data(read).finish()
 }
 
 /// The committed SDL, without any service behind it (`chronicle schema`).

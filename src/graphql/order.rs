@@ -9,6 +9,7 @@ use super::types::{CommandResult, EventRecord, Order};
 use super::{request_context, store};
 use crate::commands::{self, CommandContext};
 use crate::domain::order::{OrderAggregate, OrderCommand, OrderLine};
+use crate::projections::order_details;
 
 /// Parses an order id (a UUID) into its canonical form.
 pub(crate) fn parse_order_id(id: &str) -> Result<String, ApiError> {
@@ -102,8 +103,11 @@ pub struct OrderQuery;
 
 #[Object]
 impl OrderQuery {
-    /// An order's current state, or (with `asOf` or `atVersion`) its state
-    /// rebuilt at that time or version. Null when it did not exist.
+    /// An order's current state from the `order_details` read model (it
+    /// trails the write by the projection's lag; subscribe to
+    /// `orderUpdated` to know when a write is readable), or, with `asOf` or
+    /// `atVersion`, its state rebuilt from the events at that time or
+    /// version. Null when it did not exist.
     async fn order(
         &self,
         ctx: &Context<'_>,
@@ -123,6 +127,20 @@ impl OrderQuery {
             return Err(ApiError::validation("atVersion starts at 1").into());
         }
         let store = store(ctx);
+        if as_of.is_none() && at_version.is_none() {
+            let read = super::read_models(ctx);
+            let detail = async {
+                let generation = read.live_generation(order_details::NAME).await?;
+                order_details::get(read.db(), generation, &id).await
+            }
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+            let Some(detail) = detail else {
+                return Ok(None);
+            };
+            rc.require_customer_access(&detail.order.customer_id)?;
+            return Ok(Some(Order::from_detail(&detail)));
+        }
         let mut loaded = commands::load::<OrderAggregate>(store, &id, at_version)
             .await
             .map_err(ApiError::from)?;
@@ -142,7 +160,8 @@ impl OrderQuery {
             loaded.events.retain(|e| e.recorded_at <= as_of);
             let mut state = None;
             for event in &loaded.events {
-                state = crate::domain::order::evolve(state, &commands::decode(event)?);
+                state =
+                    crate::domain::order::evolve(state, &event.decode().map_err(ApiError::from)?);
             }
             loaded.state = state;
         }

@@ -79,6 +79,26 @@ impl Order {
     }
 }
 
+impl Order {
+    /// The view of a read-model row.
+    pub fn from_detail(d: &crate::projections::order_details::OrderDetail) -> Order {
+        let state = &d.order;
+        Order {
+            id: ID(d.order_id.clone()),
+            customer_id: ID(state.customer_id.clone()),
+            status: state.status.into(),
+            items: state.lines.iter().map(OrderItem::from).collect(),
+            total_amount: Money(state.total),
+            tracking_number: state.tracking_number.clone(),
+            payment_reference: state.payment_reference.clone(),
+            cancel_reason: state.cancel_reason.clone(),
+            version: d.version,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
+    }
+}
+
 /// Who, when and why, as recorded with an event.
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(name = "EventMetadata")]

@@ -10,7 +10,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -106,6 +106,44 @@ pub struct RecordedEvent {
     pub data: Value,
     pub metadata: EventMetadata,
     pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// Decodes the (upcast) payload into an adjacently tagged event enum
+    /// (`{"type": …, "data": …}`), such as `OrderEvent`.
+    pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, StoreError> {
+        serde_json::from_value(serde_json::json!({"type": self.event_type, "data": self.data}))
+            .map_err(|e| StoreError::Corrupt {
+                position: self.position,
+                message: e.to_string(),
+            })
+    }
+}
+
+/// Conditions on events for the global feed; all given ones must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub stream_id: Option<String>,
+    pub event_types: Option<Vec<String>>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub user_id: Option<String>,
+}
+
+impl EventQuery {
+    pub fn matches(&self, e: &RecordedEvent) -> bool {
+        self.stream_id.as_ref().is_none_or(|s| *s == e.stream_id)
+            && self
+                .event_types
+                .as_ref()
+                .is_none_or(|types| types.contains(&e.event_type))
+            && self.from.is_none_or(|from| e.recorded_at >= from)
+            && self.to.is_none_or(|to| e.recorded_at <= to)
+            && self
+                .user_id
+                .as_ref()
+                .is_none_or(|u| e.metadata.user_id.as_ref() == Some(u))
+    }
 }
 
 /// Marks an append as the effect of a command, for idempotent retries.
@@ -380,6 +418,75 @@ impl EventStore {
             .all(self.db.conn())
             .await?;
         rows.into_iter().map(to_recorded).collect()
+    }
+
+    /// Up to `limit` events after `after` that match `query`, in position
+    /// order. Stream, types and time are filtered in SQL; the user (inside
+    /// the metadata JSON) while scanning.
+    pub async fn read_filtered(
+        &self,
+        after: i64,
+        limit: usize,
+        query: &EventQuery,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        const SCAN: u64 = 500;
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let mut select = events::Entity::find().filter(events::Column::Position.gt(cursor));
+            if let Some(stream) = &query.stream_id {
+                select = select.filter(events::Column::StreamId.eq(stream.as_str()));
+            }
+            if let Some(types) = &query.event_types {
+                select = select.filter(events::Column::EventType.is_in(types.iter().cloned()));
+            }
+            if let Some(from) = query.from {
+                select = select.filter(events::Column::RecordedAt.gte(from));
+            }
+            if let Some(to) = query.to {
+                select = select.filter(events::Column::RecordedAt.lte(to));
+            }
+            let rows = select
+                .order_by_asc(events::Column::Position)
+                .limit(SCAN)
+                .all(self.db.conn())
+                .await?;
+            let exhausted = (rows.len() as u64) < SCAN;
+            for row in rows {
+                cursor = row.position;
+                let event = to_recorded(row)?;
+                if query.matches(&event) {
+                    out.push(event);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// How many events lie after `position`, and when the first of them
+    /// was recorded: a consumer's lag.
+    pub async fn lag_after(
+        &self,
+        position: i64,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let count = events::Entity::find()
+            .filter(events::Column::Position.gt(position))
+            .count(self.db.conn())
+            .await?;
+        let oldest: Option<DateTime<Utc>> = events::Entity::find()
+            .select_only()
+            .column(events::Column::RecordedAt)
+            .filter(events::Column::Position.gt(position))
+            .order_by_asc(events::Column::Position)
+            .into_tuple()
+            .one(self.db.conn())
+            .await?;
+        Ok((count as i64, oldest))
     }
 
     /// The highest position written so far (0 for an empty store).

@@ -4,8 +4,12 @@
 mod helpers;
 
 mod concurrency;
+mod graphiql;
 mod http;
 mod lifecycle;
+mod paging;
+mod projections;
 mod schema;
 mod store;
+mod subscriptions;
 mod validation;

@@ -1,0 +1,212 @@
+//! The `checkpoints` table: per projection and generation, how far it got,
+//! whether it is the live one, and why it stopped if it did.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, prelude::Expr,
+};
+
+use crate::db::Db;
+
+pub(crate) mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "checkpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub generation: i32,
+        pub live: bool,
+        pub position: i64,
+        pub state: String,
+        pub last_error: Option<String>,
+        pub failed_position: Option<i64>,
+        pub last_event_at: Option<DateTimeUtc>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+use entity::{ActiveModel, Column, Entity};
+
+/// Whether a projection is keeping up or stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionState {
+    Running,
+    Failed,
+}
+
+impl ProjectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionState::Running => "RUNNING",
+            ProjectionState::Failed => "FAILED",
+        }
+    }
+}
+
+/// One row of `checkpoints`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub name: String,
+    pub generation: i32,
+    pub live: bool,
+    pub position: i64,
+    pub state: ProjectionState,
+    pub last_error: Option<String>,
+    pub failed_position: Option<i64>,
+    pub last_event_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<entity::Model> for Checkpoint {
+    fn from(m: entity::Model) -> Self {
+        Checkpoint {
+            name: m.name,
+            generation: m.generation,
+            live: m.live,
+            position: m.position,
+            state: if m.state == "FAILED" {
+                ProjectionState::Failed
+            } else {
+                ProjectionState::Running
+            },
+            last_error: m.last_error,
+            failed_position: m.failed_position,
+            last_event_at: m.last_event_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Inserts a checkpoint at position 0. When `live`, an existing row of that
+/// generation is made live instead (only called when none is live).
+async fn insert_if_missing(db: &Db, name: &str, generation: i32, live: bool) -> Result<(), DbErr> {
+    let tx = db.begin_write().await?;
+    Entity::insert(ActiveModel {
+        name: Set(name.to_owned()),
+        generation: Set(generation),
+        live: Set(live),
+        position: Set(0),
+        state: Set(ProjectionState::Running.as_str().to_owned()),
+        last_error: Set(None),
+        failed_position: Set(None),
+        last_event_at: Set(None),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(if live {
+        OnConflict::columns([Column::Name, Column::Generation])
+            .update_column(Column::Live)
+            .to_owned()
+    } else {
+        OnConflict::columns([Column::Name, Column::Generation])
+            .do_nothing()
+            .to_owned()
+    })
+    .exec_without_returning(&tx.txn)
+    .await?;
+    tx.commit().await
+}
+
+/// The live generation of a projection (creating generation 1 on first use).
+pub async fn live_generation(db: &Db, name: &str) -> Result<i32, DbErr> {
+    loop {
+        let live: Option<i32> = Entity::find()
+            .select_only()
+            .column(Column::Generation)
+            .filter(Column::Name.eq(name))
+            .filter(Column::Live.eq(true))
+            .into_tuple()
+            .one(db.conn())
+            .await?;
+        if let Some(generation) = live {
+            return Ok(generation);
+        }
+        insert_if_missing(db, name, 1, true).await?;
+    }
+}
+
+/// A generation's checkpoint, created at position 0 if it has none yet.
+pub async fn load_or_create(db: &Db, name: &str, generation: i32) -> Result<Checkpoint, DbErr> {
+    loop {
+        if let Some(m) = Entity::find_by_id((name.to_owned(), generation))
+            .one(db.conn())
+            .await?
+        {
+            return Ok(m.into());
+        }
+        insert_if_missing(db, name, generation, false).await?;
+    }
+}
+
+/// Reads the position inside a write transaction, locking the row on
+/// PostgreSQL so two workers cannot commit the same batch.
+pub async fn lock_position<C: ConnectionTrait>(
+    txn: &C,
+    name: &str,
+    generation: i32,
+) -> Result<i64, DbErr> {
+    let mut query = Entity::find()
+        .select_only()
+        .column(Column::Position)
+        .filter(Column::Name.eq(name))
+        .filter(Column::Generation.eq(generation));
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let position: Option<i64> = query.into_tuple().one(txn).await?;
+    position.ok_or_else(|| DbErr::RecordNotFound(format!("checkpoint {name}/{generation}")))
+}
+
+/// Moves the checkpoint forward and clears any failure.
+pub async fn advance<C: ConnectionTrait>(
+    txn: &C,
+    name: &str,
+    generation: i32,
+    position: i64,
+    last_event_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(Column::Position, Expr::value(position))
+        .col_expr(
+            Column::State,
+            Expr::value(ProjectionState::Running.as_str()),
+        )
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(Column::FailedPosition, Expr::value(Option::<i64>::None))
+        .col_expr(Column::LastEventAt, Expr::value(Some(last_event_at)))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Name.eq(name))
+        .filter(Column::Generation.eq(generation))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Records that the projection stopped at `position` and why.
+pub async fn mark_failed(
+    db: &Db,
+    name: &str,
+    generation: i32,
+    position: i64,
+    error: &str,
+) -> Result<(), DbErr> {
+    let tx = db.begin_write().await?;
+    Entity::update_many()
+        .col_expr(Column::State, Expr::value(ProjectionState::Failed.as_str()))
+        .col_expr(Column::LastError, Expr::value(Some(error.to_owned())))
+        .col_expr(Column::FailedPosition, Expr::value(Some(position)))
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Name.eq(name))
+        .filter(Column::Generation.eq(generation))
+        .exec(&tx.txn)
+        .await?;
+    tx.commit().await
+}

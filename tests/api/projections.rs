@@ -1,0 +1,221 @@
+//! The projection engine: one transaction per batch (invariant 5), failure
+//! isolation, and resuming from the checkpoint.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chronicle::db::Db;
+use chronicle::projections::{
+    EngineConfig, Outcome, Projection, ProjectionError, ProjectionWorker, Touched,
+    order_details::OrderDetails,
+};
+use chronicle::store::RecordedEvent;
+use sea_orm::{DatabaseTransaction, DbErr};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+both_backends!(
+    a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild,
+    a_failing_projection_is_isolated_and_resumes_from_its_checkpoint,
+);
+
+/// `order_details`, except that it fails on the event at position
+/// `fail_at` (or on every OrderPlaced while `fail_placed` is set).
+struct Faulty {
+    inner: OrderDetails,
+    fail_at: Arc<AtomicI64>,
+    fail_placed: Arc<AtomicBool>,
+}
+
+#[async_trait]
+impl Projection for Faulty {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn handles(&self, event_type: &str) -> bool {
+        self.inner.handles(event_type)
+    }
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        event: &RecordedEvent,
+    ) -> Result<Option<Touched>, ProjectionError> {
+        // Write first, then fail: the failure must undo this write too.
+        let touched = self.inner.apply(txn, generation, event).await?;
+        if event.position == self.fail_at.load(Ordering::SeqCst)
+            || (event.event_type == "OrderPlaced" && self.fail_placed.load(Ordering::SeqCst))
+        {
+            return Err(ProjectionError::handler(event, "injected failure"));
+        }
+        Ok(touched)
+    }
+    async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
+        self.inner.clear(txn, generation).await
+    }
+    async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {
+        self.inner.dump(db, generation).await
+    }
+}
+
+fn faulty() -> (Arc<Faulty>, Arc<AtomicI64>, Arc<AtomicBool>) {
+    let fail_at = Arc::new(AtomicI64::new(-1));
+    let fail_placed = Arc::new(AtomicBool::new(false));
+    let p = Arc::new(Faulty {
+        inner: OrderDetails,
+        fail_at: fail_at.clone(),
+        fail_placed: fail_placed.clone(),
+    });
+    (p, fail_at, fail_placed)
+}
+
+async fn drain(worker: &ProjectionWorker) -> Outcome {
+    loop {
+        match worker.try_process_batch().await.expect("step") {
+            Outcome::Processed { .. } => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(backend: Backend) {
+    let (projection, fail_at, _) = faulty();
+    let app = spawn_app_with(backend, |c| {
+        c.start_projections = false;
+        c.projections = Some(vec![projection.clone() as Arc<dyn Projection>]);
+    })
+    .await;
+    for i in 0..6 {
+        let id = app.create_order(&format!("c-{i}")).await;
+        app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+        if i % 2 == 0 {
+            app.ok(CANCEL, json!({"input": {"orderId": id, "reason": "r"}}))
+                .await;
+        }
+    }
+    let all = app.state.store.read_all(0, 1000).await.unwrap();
+    assert_eq!(all.len(), 15);
+    // Fail on the 10th event, inside the second batch of 8.
+    let nth = all[9].position;
+    fail_at.store(nth, Ordering::SeqCst);
+
+    let (notices, _) = broadcast::channel(16);
+    let config = EngineConfig {
+        batch_size: 8,
+        ..EngineConfig::default()
+    };
+    let live = app
+        .state
+        .read
+        .live_generation("order_details")
+        .await
+        .unwrap();
+    let worker = ProjectionWorker::new(
+        projection.clone(),
+        app.state.store.clone(),
+        live,
+        config.clone(),
+        notices.clone(),
+    );
+    assert!(matches!(
+        worker.try_process_batch().await.unwrap(),
+        Outcome::Processed { events: 8, .. }
+    ));
+    match worker.try_process_batch().await.unwrap() {
+        Outcome::Failed { position, error } => {
+            assert_eq!(position, nth);
+            assert!(error.contains("injected failure"), "{error}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // Everything before the failing event is committed, nothing after it.
+    let status = &app.state.read.statuses().await.unwrap()[0];
+    assert_eq!(status.position, all[8].position);
+    assert_eq!(status.failed_position, Some(nth));
+    // Still failing while the cause is there; the checkpoint does not move.
+    assert!(matches!(
+        worker.try_process_batch().await.unwrap(),
+        Outcome::Failed { .. }
+    ));
+
+    // Remove the cause: it resumes from its checkpoint.
+    fail_at.store(-1, Ordering::SeqCst);
+    assert_eq!(drain(&worker).await, Outcome::Idle);
+    let status = &app.state.read.statuses().await.unwrap()[0];
+    assert_eq!(status.position, all[14].position);
+    assert_eq!(status.last_error, None);
+
+    // A rebuild from scratch into another generation matches exactly.
+    let rebuild = ProjectionWorker::new(
+        Arc::new(OrderDetails),
+        app.state.store.clone(),
+        99,
+        config,
+        notices,
+    );
+    assert_eq!(drain(&rebuild).await, Outcome::Idle);
+    let db = app.state.store.db();
+    let served = projection.dump(db, live).await.unwrap();
+    let fresh = OrderDetails.dump(db, 99).await.unwrap();
+    assert_eq!(served.len(), 6);
+    assert_eq!(served, fresh);
+}
+
+async fn a_failing_projection_is_isolated_and_resumes_from_its_checkpoint(backend: Backend) {
+    let (projection, _, fail_placed) = faulty();
+    fail_placed.store(true, Ordering::SeqCst);
+    let app = spawn_app_with(backend, |c| {
+        c.engine.max_backoff = Duration::from_millis(100);
+        let mut all = chronicle::projections::default_projections();
+        all[0] = projection.clone();
+        c.projections = Some(all);
+    })
+    .await;
+    let id = app.create_order("c-1").await;
+    app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+    let other = app.create_order("c-2").await;
+
+    let query = "{ projections { name position head lag state lastError failedPosition } }";
+    eventually("order_details FAILED, the others caught up", || async {
+        let data = app.ok(query, json!({})).await;
+        let list = data["projections"].as_array().unwrap().clone();
+        let by = |n: &str| list.iter().find(|p| p["name"] == n).unwrap().clone();
+        let failed = by("order_details");
+        failed["state"] == "FAILED"
+            && failed["lastError"]
+                .as_str()
+                .unwrap_or("")
+                .contains("injected failure")
+            && failed["lag"].as_i64().unwrap() >= 2
+            && by("customer_order_history")["lag"] == 0
+            && by("sales_stats")["lag"] == 0
+            && by("sales_stats")["state"] == "RUNNING"
+    })
+    .await;
+    // The order created before the failing event is readable; the one after is not yet.
+    let data = app
+        .ok(
+            "query($id: ID!) { order(id: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(data["order"]["status"], "PENDING");
+
+    fail_placed.store(false, Ordering::SeqCst);
+    eventually("order_details to recover", || async {
+        let data = app.ok(query, json!({})).await;
+        data["projections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "RUNNING" && p["lag"] == 0 && p["lastError"].is_null())
+    })
+    .await;
+    app.order_at(&id, "status", 2).await;
+    app.order_at(&other, "status", 1).await;
+}
