@@ -2,7 +2,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -29,6 +31,8 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub max_body_bytes: usize,
     pub engine: EngineConfig,
+    /// Events between two snapshots of a stream.
+    pub snapshot_every: i32,
     /// The projections to run; `None` means `default_projections()`.
     pub projections: Option<Vec<Arc<dyn Projection>>>,
     /// Whether to start the projection workers (tests may drive them by
@@ -43,6 +47,7 @@ impl Config {
             jwt_secret: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             engine: EngineConfig::default(),
+            snapshot_every: crate::store::DEFAULT_SNAPSHOT_EVERY,
             projections: None,
             start_projections: true,
         }
@@ -58,6 +63,7 @@ pub struct AppState {
     pub read: ReadModels,
     pub auth: Authenticator,
     pub schema: AppSchema,
+    pub metrics: PrometheusHandle,
     /// Set to true to stop the background workers.
     pub stop: Arc<watch::Sender<bool>>,
 }
@@ -96,7 +102,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     migrate(&db).await?;
     let store = EventStore::open(db.clone())
         .await
-        .context("opening the event store")?;
+        .context("opening the event store")?
+        .with_snapshot_every(config.snapshot_every);
+    let metrics = metrics_handle();
     let auth = Authenticator::new(config.jwt_secret.as_deref());
     let (notices, _) = broadcast::channel(NOTICE_BUFFER);
     let read = ReadModels {
@@ -108,6 +116,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
                 .clone()
                 .unwrap_or_else(default_projections),
         ),
+        rates: Default::default(),
+        jobs: Default::default(),
         poll_interval: config.engine.poll_interval,
     };
     let schema = build_schema(read.clone());
@@ -124,8 +134,33 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         read,
         auth,
         schema,
+        metrics,
         stop: Arc::new(stop),
     })
+}
+
+/// The process-wide Prometheus recorder (installed once; every app in the
+/// process, as in tests, shares it).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".into()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    ],
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed (an embedding app's): still
+                // render ours, just empty.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
 }
 
 /// Refuses to serve an open (secret-less) server on a non-loopback address.

@@ -10,8 +10,9 @@ use thiserror::Error;
 use crate::domain::{Aggregate, DomainError, DomainEvent};
 use crate::store::{
     AppendOutcome, CommandEntry, CommandStamp, EventMetadata, EventStore, ExpectedVersion,
-    NewEvent, RecordedEvent, StoreError,
+    NewEvent, RecordedEvent, Snapshot, StoreError,
 };
+use chrono::{DateTime, Utc};
 
 /// How often a command without `expectedVersion` is retried on fresh state
 /// after losing a race before the conflict is reported.
@@ -68,11 +69,82 @@ impl From<StoreError> for CommandError {
 #[derive(Debug, Clone)]
 pub struct Loaded<S> {
     pub state: S,
+    /// The version the state reflects (0: the stream did not exist).
     pub version: i32,
-    pub events: Vec<RecordedEvent>,
+    /// When the event at `version` was recorded.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The snapshot the fold started from, if any.
+    pub snapshot_version: Option<i32>,
+    /// How many events were read and applied (after the snapshot).
+    pub events_read: usize,
 }
 
-fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -> NewEvent {
+/// Which state of a stream to rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadTarget {
+    Latest,
+    /// The state after the event with this version.
+    AtVersion(i32),
+    /// The state including every event recorded at or before this time.
+    AsOf(DateTime<Utc>),
+}
+
+/// Rebuilds an aggregate: the newest usable snapshot (one of the code's
+/// state schema version, at or before the target) plus the events after
+/// it. A snapshot that does not decode is ignored and the stream replayed.
+pub async fn load<A: Aggregate>(
+    store: &EventStore,
+    stream_id: &str,
+    target: LoadTarget,
+) -> Result<Loaded<A::State>, StoreError> {
+    let (max_version, as_of) = match target {
+        LoadTarget::Latest => (None, None),
+        LoadTarget::AtVersion(v) => (Some(v), None),
+        LoadTarget::AsOf(t) => (None, Some(t)),
+    };
+    let snapshot = store
+        .latest_snapshot(stream_id, A::STATE_SCHEMA_VERSION, max_version, as_of)
+        .await?
+        .and_then(|snap| match serde_json::from_value::<A::State>(snap.state.clone()) {
+            Ok(state) => Some((snap, state)),
+            Err(e) => {
+                tracing::warn!(stream_id, version = snap.version, error = %e, "ignoring undecodable snapshot");
+                None
+            }
+        });
+    let (mut state, mut version, mut updated_at, snapshot_version) = match snapshot {
+        Some((snap, state)) => (
+            state,
+            snap.version,
+            Some(snap.event_recorded_at),
+            Some(snap.version),
+        ),
+        None => (A::State::default(), 0, None, None),
+    };
+    let events = store
+        .read_stream(stream_id, version + 1, max_version)
+        .await?;
+    let mut events_read = 0;
+    for event in &events {
+        if as_of.is_some_and(|t| event.recorded_at > t) {
+            break;
+        }
+        state = A::evolve(state, &event.decode::<A::Event>()?);
+        version = event.version;
+        updated_at = Some(event.recorded_at);
+        events_read += 1;
+    }
+    Ok(Loaded {
+        state,
+        version,
+        updated_at,
+        snapshot_version,
+        events_read,
+    })
+}
+
+/// Turns a domain event into a row to append.
+pub fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -> NewEvent {
     // The enum is adjacently tagged ({"type", "data"}): keep only the payload.
     let data = serde_json::to_value(event)
         .ok()
@@ -86,23 +158,35 @@ fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -> Ne
     }
 }
 
-/// Folds a stream (up to `to_version`, if given) into the aggregate's state.
-pub async fn load<A: Aggregate>(
+/// Takes a snapshot when an append crossed a multiple of the store's
+/// snapshot interval. A snapshot is a cache: failing to write one is
+/// logged, never an error for the command.
+async fn maybe_snapshot<A: Aggregate>(
     store: &EventStore,
     stream_id: &str,
-    to_version: Option<i32>,
-) -> Result<Loaded<A::State>, StoreError> {
-    let events = store.read_stream(stream_id, 1, to_version).await?;
-    let mut state = A::State::default();
-    for event in &events {
-        state = A::evolve(state, &event.decode::<A::Event>()?);
+    before: &Loaded<A::State>,
+    events: &[A::Event],
+    recorded: &[RecordedEvent],
+) {
+    let every = store.snapshot_every();
+    let Some(last) = recorded.last() else { return };
+    if before.version / every == last.version / every {
+        return;
     }
-    let version = events.last().map_or(0, |e| e.version);
-    Ok(Loaded {
+    let state = events.iter().fold(before.state.clone(), A::evolve);
+    let Ok(state) = serde_json::to_value(&state) else {
+        return;
+    };
+    let snapshot = Snapshot {
+        stream_id: stream_id.to_owned(),
+        version: last.version,
+        schema_version: A::STATE_SCHEMA_VERSION,
         state,
-        version,
-        events,
-    })
+        event_recorded_at: last.recorded_at,
+    };
+    if let Err(e) = store.save_snapshot(A::STREAM_TYPE, snapshot).await {
+        tracing::warn!(stream_id, error = %e, "could not save a snapshot");
+    }
 }
 
 /// Runs one command against one stream.
@@ -136,7 +220,7 @@ pub async fn execute<A: Aggregate>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = load::<A>(store, stream_id, None).await?;
+        let loaded = load::<A>(store, stream_id, LoadTarget::Latest).await?;
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
         {
@@ -156,7 +240,9 @@ pub async fn execute<A: Aggregate>(
             .append(stream_id, A::STREAM_TYPE, expected, new, stamp.as_ref())
             .await
         {
-            Ok(AppendOutcome::Appended(events)) => {
+            Ok(AppendOutcome::Appended(recorded)) => {
+                maybe_snapshot::<A>(store, stream_id, &loaded, &events, &recorded).await;
+                let events = recorded;
                 let last = events.last().map(|e| (e.version, e.position));
                 let (version, position) = last.unwrap_or((loaded.version, 0));
                 metrics::counter!("chronicle_events_appended_total").increment(events.len() as u64);

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         // Checks Content-Length before reading anything (413 at once), and
         // caps bodies without one while they stream in.
         .layer(RequestBodyLimitLayer::new(max_body))
@@ -43,6 +44,40 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }
+}
+
+/// Prometheus text. Projection gauges are read from the checkpoints at
+/// scrape time, so every instance reports the same truth.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let head = state.store.head_position().await.unwrap_or(0);
+    metrics::gauge!("chronicle_event_store_head_position").set(head as f64);
+    match state.read.statuses().await {
+        Ok(statuses) => {
+            for c in statuses {
+                let lag = state
+                    .store
+                    .lag_after(c.position)
+                    .await
+                    .map(|(n, _)| n)
+                    .unwrap_or(0);
+                let name = c.name.clone();
+                metrics::gauge!("chronicle_projection_position", "projection" => name.clone())
+                    .set(c.position as f64);
+                metrics::gauge!("chronicle_projection_head", "projection" => name.clone())
+                    .set(head as f64);
+                metrics::gauge!("chronicle_projection_lag_events", "projection" => name.clone())
+                    .set(lag as f64);
+                metrics::gauge!("chronicle_projection_failed", "projection" => name)
+                    .set(if c.last_error.is_some() { 1.0 } else { 0.0 });
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read checkpoints"),
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// A well-formed correlation id from the client, or a fresh one.

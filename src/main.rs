@@ -27,6 +27,14 @@ enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL, sorted) and exit.
     Schema,
+    /// Rebuild a projection's read model beside the live one, then switch
+    /// to it; a running server keeps serving the old one until then.
+    Rebuild {
+        /// order_details, customer_order_history or sales_stats.
+        projection: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -51,6 +59,9 @@ struct ServeArgs {
     /// (everyone is admin) and only binds loopback addresses.
     #[arg(long, env = "CHRONICLE_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+    /// Events between two snapshots of a stream.
+    #[arg(long, env = "CHRONICLE_SNAPSHOT_EVERY", default_value_t = chronicle::store::DEFAULT_SNAPSHOT_EVERY)]
+    snapshot_every: i32,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CHRONICLE_MAX_BODY_BYTES", default_value_t = chronicle::app::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -80,6 +91,66 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", chronicle::graphql::sdl_of_default_schema());
             Ok(())
         }
+        Some(Command::Rebuild { projection, db }) => rebuild(&projection, db).await,
+    }
+}
+
+async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
+    use chronicle::projections::{EngineConfig, rebuild};
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    let mut config = chronicle::Config::new(db.database_url);
+    config.start_projections = false;
+    let state = chronicle::build_state(config).await?;
+    let engine = EngineConfig {
+        batch_size: 1_000,
+        ..EngineConfig::default()
+    };
+    let job = match rebuild::prepare(&state.read, name, &engine).await {
+        Ok(Ok(job)) => job,
+        Ok(Err(running)) => anyhow::bail!("a rebuild of {name} is already running: {running:?}"),
+        Err(rebuild::RebuildError::UnknownProjection(_)) => {
+            let known: Vec<_> = state.read.projections.iter().map(|p| p.name()).collect();
+            anyhow::bail!("unknown projection {name}; known: {}", known.join(", "))
+        }
+        Err(e) => return Err(e).context("preparing the rebuild"),
+    };
+    let start = job.status().clone();
+    let (total, _) = state.store.lag_after(start.position).await?;
+    eprintln!(
+        "rebuilding {name}: generation {} beside live generation {}, from position {} ({total} events)",
+        start.generation, start.replaces, start.position
+    );
+    let bar = ProgressBar::new(total.max(0) as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} events  {per_sec}  elapsed {elapsed_precise}  left {eta_precise}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let status = job
+        .run(|s| {
+            // New events may arrive while rebuilding: grow the bar.
+            let done = s.events_done;
+            if done > bar.length().unwrap_or(0) {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+        })
+        .await;
+    bar.finish();
+    match status.state {
+        rebuild::RebuildState::Done => {
+            eprintln!(
+                "{name}: generation {} is live ({} events applied)",
+                status.generation, status.events_done
+            );
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "rebuild of {name} failed: {}; the live read model is untouched and a new run resumes",
+            status.error.unwrap_or_default()
+        ),
     }
 }
 
@@ -87,6 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = chronicle::Config::new(args.db.database_url);
     config.jwt_secret = args.jwt_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = args.max_body_bytes;
+    config.snapshot_every = args.snapshot_every;
     let state = chronicle::build_state(config).await?;
     chronicle::app::check_bind_address(&args.addr, &state)?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_create_event_store;
 mod m20261127_000002_create_read_models;
+mod m20261128_000003_create_snapshots;
 
 /// All migrations in order; run on every start.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_create_event_store::Migration),
             Box::new(m20261127_000002_create_read_models::Migration),
+            Box::new(m20261128_000003_create_snapshots::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL schema: queries read, mutations are commands, subscriptions
 //! push. Resolvers translate; rules live in `domain`.
 
+mod admin;
 pub mod error;
 mod events;
 mod order;
@@ -28,11 +29,15 @@ pub struct QueryRoot(order::OrderQuery, read::ReadQuery, events::EventsQuery);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(order::OrderMutation);
+pub struct MutationRoot(order::OrderMutation, admin::AdminMutation);
 
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
-pub struct SubscriptionRoot(subscriptions::OrderSubscription, events::EventsSubscription);
+pub struct SubscriptionRoot(
+    subscriptions::OrderSubscription,
+    events::EventsSubscription,
+    admin::AdminSubscription,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

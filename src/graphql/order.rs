@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::scalars::Money;
 use super::types::{CommandResult, EventRecord, Order};
 use super::{request_context, store};
-use crate::commands::{self, CommandContext};
+use crate::commands::{self, CommandContext, LoadTarget};
 use crate::domain::order::{OrderAggregate, OrderCommand, OrderLine};
 use crate::projections::order_details;
 
@@ -141,35 +141,40 @@ impl OrderQuery {
             rc.require_customer_access(&detail.order.customer_id)?;
             return Ok(Some(Order::from_detail(&detail)));
         }
-        let mut loaded = commands::load::<OrderAggregate>(store, &id, at_version)
+        let target = match (as_of, at_version) {
+            (Some(t), _) => LoadTarget::AsOf(t),
+            (_, Some(v)) => LoadTarget::AtVersion(v),
+            (None, None) => LoadTarget::Latest,
+        };
+        let loaded = commands::load::<OrderAggregate>(store, &id, target)
             .await
             .map_err(ApiError::from)?;
         if let Some(v) = at_version
             && loaded.version < v
+            && loaded.version > 0
         {
-            let current = loaded.version;
-            if current == 0 {
-                return Ok(None);
-            }
             return Err(ApiError::validation(format!(
-                "atVersion {v} is past the end of the order (version {current})"
+                "atVersion {v} is past the end of the order (version {})",
+                loaded.version
             ))
             .into());
         }
-        if let Some(as_of) = as_of {
-            loaded.events.retain(|e| e.recorded_at <= as_of);
-            let mut state = None;
-            for event in &loaded.events {
-                state =
-                    crate::domain::order::evolve(state, &event.decode().map_err(ApiError::from)?);
-            }
-            loaded.state = state;
-        }
-        let Some(state) = &loaded.state else {
+        let (Some(state), Some(updated_at)) = (&loaded.state, loaded.updated_at) else {
             return Ok(None);
         };
         rc.require_customer_access(&state.customer_id)?;
-        Ok(Order::from_state(&id, state, &loaded.events))
+        let created = store
+            .read_stream(&id, 1, Some(1))
+            .await
+            .map_err(ApiError::from)?;
+        let created_at = created.first().map_or(updated_at, |e| e.recorded_at);
+        Ok(Some(Order::from_state(
+            &id,
+            state,
+            loaded.version,
+            created_at,
+            updated_at,
+        )))
     }
 
     /// The audit trail of one order: every event with who, when and why.
@@ -177,14 +182,18 @@ impl OrderQuery {
         let rc = request_context(ctx);
         rc.user()?;
         let id = parse_order_id(&id)?;
-        let loaded = commands::load::<OrderAggregate>(store(ctx), &id, None)
+        let events = store(ctx)
+            .read_stream(&id, 1, None)
             .await
             .map_err(ApiError::from)?;
-        let Some(state) = &loaded.state else {
+        let Some(created) = events.first() else {
             return Err(ApiError::not_found(format!("order {id} not found")).into());
         };
-        rc.require_customer_access(&state.customer_id)?;
-        Ok(loaded.events.iter().map(EventRecord::from).collect())
+        let state = crate::domain::order::evolve(None, &created.decode().map_err(ApiError::from)?);
+        if let Some(state) = state {
+            rc.require_customer_access(&state.customer_id)?;
+        }
+        Ok(events.iter().map(EventRecord::from).collect())
     }
 }
 
@@ -206,10 +215,11 @@ async fn run(
     if let (_, crate::auth::Role::Customer, _) = rc.user()? {
         if let OrderCommand::CreateOrder { customer_id, .. } = &command {
             rc.require_customer_access(customer_id)?;
-        } else if let Some(order) = commands::load::<OrderAggregate>(store, order_id, None)
-            .await
-            .map_err(ApiError::from)?
-            .state
+        } else if let Some(order) =
+            commands::load::<OrderAggregate>(store, order_id, LoadTarget::Latest)
+                .await
+                .map_err(ApiError::from)?
+                .state
         {
             rc.require_customer_access(&order.customer_id)?;
         }

@@ -13,7 +13,7 @@ use super::types::{Order, OrderStatus};
 use super::{read_models, request_context};
 use crate::auth::Role;
 use crate::projections::{
-    Checkpoint, ProjectionState, customer_order_history, order_details, sales_stats,
+    Checkpoint, ProjectionState, customer_order_history, order_details, rebuild, sales_stats,
 };
 
 /// Page size when `first` is not given.
@@ -107,8 +107,63 @@ pub struct ProjectionStatus {
     pub last_error: Option<String>,
     /// Where a FAILED projection stopped.
     pub failed_position: Option<String>,
+    /// Events applied per second over the last seconds (by this instance).
+    pub events_per_second: f64,
     /// The read model generation being served.
     pub generation: i32,
+    /// A rebuild in progress beside the live generation, if any.
+    pub rebuild: Option<RebuildJob>,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildState {
+    Running,
+    /// The rebuilt generation is live.
+    Done,
+    Failed,
+}
+
+/// A rebuild of a read model beside the live one.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RebuildJob {
+    pub projection: String,
+    /// The generation being built.
+    pub generation: i32,
+    /// The generation it replaces.
+    pub replaces: i32,
+    /// How far the new generation has got (a decimal i64).
+    pub position: String,
+    pub head: String,
+    /// Events still to apply before the switch.
+    pub lag: i64,
+    /// Events applied by this run so far (0 if run by another process).
+    pub events_done: i64,
+    pub events_per_second: f64,
+    pub state: RebuildState,
+    pub error: Option<String>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RebuildJob {
+    pub(crate) fn from_status(s: &rebuild::RebuildStatus, lag: i64, rate: f64) -> RebuildJob {
+        RebuildJob {
+            projection: s.projection.clone(),
+            generation: s.generation,
+            replaces: s.replaces,
+            position: s.position.to_string(),
+            head: s.head.max(s.position).to_string(),
+            lag,
+            events_done: s.events_done as i64,
+            events_per_second: rate,
+            state: match s.state {
+                rebuild::RebuildState::Running => RebuildState::Running,
+                rebuild::RebuildState::Done => RebuildState::Done,
+                rebuild::RebuildState::Failed => RebuildState::Failed,
+            },
+            error: s.error.clone(),
+            started_at: Some(s.started_at),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -262,7 +317,7 @@ impl ReadQuery {
     }
 }
 
-/// Lag figures of one checkpoint against the head.
+/// Lag figures of one checkpoint against the head, with any rebuild.
 pub(crate) async fn status_of(
     read: &crate::projections::ReadModels,
     c: &Checkpoint,
@@ -276,6 +331,44 @@ pub(crate) async fn status_of(
     let lag_seconds = oldest
         .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
         .unwrap_or(0.0);
+    let rebuilding = read
+        .rebuilding(&c.name)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let rebuild = match rebuilding {
+        Some(r) => {
+            let (rebuild_lag, _) = read
+                .store
+                .lag_after(r.position)
+                .await
+                .map_err(ApiError::from)?;
+            let rate = read.rates.per_second(&r.name, r.generation);
+            // This process's job knows more (events done, start); a rebuild
+            // run elsewhere (the CLI) is described from its checkpoint.
+            let status = read
+                .jobs
+                .get(&r.name)
+                .filter(|j| j.generation == r.generation)
+                .unwrap_or(rebuild::RebuildStatus {
+                    projection: r.name.clone(),
+                    generation: r.generation,
+                    replaces: c.generation,
+                    position: r.position,
+                    head,
+                    events_done: 0,
+                    started_at: r.updated_at,
+                    state: rebuild::RebuildState::Running,
+                    error: r.last_error.clone(),
+                });
+            let status = rebuild::RebuildStatus {
+                position: r.position,
+                head,
+                ..status
+            };
+            Some(RebuildJob::from_status(&status, rebuild_lag, rate))
+        }
+        None => None,
+    };
     Ok(ProjectionStatus {
         name: c.name.clone(),
         position: c.position.to_string(),
@@ -288,6 +381,8 @@ pub(crate) async fn status_of(
         },
         last_error: c.last_error.clone(),
         failed_position: c.failed_position.map(|p| p.to_string()),
+        events_per_second: read.rates.per_second(&c.name, c.generation),
         generation: c.generation,
+        rebuild,
     })
 }

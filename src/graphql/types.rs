@@ -60,10 +60,15 @@ pub struct Order {
 }
 
 impl Order {
-    /// Builds the view of a folded stream; `events` are the ones folded.
-    pub fn from_state(id: &str, state: &order::Order, events: &[RecordedEvent]) -> Option<Order> {
-        let (first, last) = (events.first()?, events.last()?);
-        Some(Order {
+    /// Builds the view of a folded stream.
+    pub fn from_state(
+        id: &str,
+        state: &order::Order,
+        version: i32,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Order {
+        Order {
             id: ID(id.to_owned()),
             customer_id: ID(state.customer_id.clone()),
             status: state.status.into(),
@@ -72,10 +77,10 @@ impl Order {
             tracking_number: state.tracking_number.clone(),
             payment_reference: state.payment_reference.clone(),
             cancel_reason: state.cancel_reason.clone(),
-            version: last.version,
-            created_at: first.recorded_at,
-            updated_at: last.recorded_at,
-        })
+            version,
+            created_at,
+            updated_at,
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, prelude::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    prelude::Expr,
 };
 
 use crate::db::Db;
@@ -131,6 +132,75 @@ pub async fn live_generation(db: &Db, name: &str) -> Result<i32, DbErr> {
         }
         insert_if_missing(db, name, 1, true).await?;
     }
+}
+
+/// A generation's checkpoint, if it has one.
+pub async fn load(db: &Db, name: &str, generation: i32) -> Result<Option<Checkpoint>, DbErr> {
+    Ok(Entity::find_by_id((name.to_owned(), generation))
+        .one(db.conn())
+        .await?
+        .map(Checkpoint::from))
+}
+
+/// The newest generation that is not live, if it is newer than the live
+/// one: a rebuild in progress.
+pub async fn newest_not_live(db: &Db, name: &str) -> Result<Option<Checkpoint>, DbErr> {
+    let live = live_generation(db, name).await?;
+    Ok(Entity::find()
+        .filter(Column::Name.eq(name))
+        .filter(Column::Live.eq(false))
+        .filter(Column::Generation.gt(live))
+        .order_by_desc(Column::Generation)
+        .one(db.conn())
+        .await?
+        .map(Checkpoint::from))
+}
+
+/// The highest generation number ever used by a projection.
+pub async fn max_generation(db: &Db, name: &str) -> Result<i32, DbErr> {
+    let max: Option<Option<i32>> = Entity::find()
+        .select_only()
+        .column_as(Column::Generation.max(), "max")
+        .filter(Column::Name.eq(name))
+        .into_tuple()
+        .one(db.conn())
+        .await?;
+    Ok(max.flatten().unwrap_or(0))
+}
+
+/// Makes `new` the live generation instead of `old`, if `new` has got at
+/// least as far as `old` (so readers never step back). Returns whether it
+/// switched. Both rows are locked for the check.
+pub async fn swap_live(db: &Db, name: &str, old: i32, new: i32) -> Result<bool, DbErr> {
+    let tx = db.begin_write().await?;
+    let old_position = lock_position(&tx.txn, name, old).await?;
+    let new_position = lock_position(&tx.txn, name, new).await?;
+    if new_position < old_position {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    for (generation, live) in [(old, false), (new, true)] {
+        Entity::update_many()
+            .col_expr(Column::Live, Expr::value(live))
+            .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(Column::Name.eq(name))
+            .filter(Column::Generation.eq(generation))
+            .exec(&tx.txn)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Deletes a (retired) generation's checkpoint inside `txn`.
+pub async fn delete<C: ConnectionTrait>(txn: &C, name: &str, generation: i32) -> Result<(), DbErr> {
+    Entity::delete_many()
+        .filter(Column::Name.eq(name))
+        .filter(Column::Generation.eq(generation))
+        .filter(Column::Live.eq(false))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// A generation's checkpoint, created at position 0 if it has none yet.

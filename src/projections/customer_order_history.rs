@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, prelude::Expr,
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, prelude::Expr,
 };
 use serde_json::Value;
 
@@ -54,6 +56,18 @@ pub struct CustomerOrder {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One order's changes within a batch.
+#[derive(Default)]
+struct Pending {
+    /// Set when the batch creates the order.
+    insert: Option<entity::Model>,
+    status: Option<OrderStatus>,
+    total: Option<Decimal>,
+    updated_at: Option<DateTime<Utc>>,
+    /// The batch index of the order's last event, for error reports.
+    last_index: usize,
+}
+
 /// The projection.
 pub struct CustomerOrderHistory;
 
@@ -73,58 +87,106 @@ impl Projection for CustomerOrderHistory {
         generation: i32,
         event: &RecordedEvent,
     ) -> Result<Option<Touched>, ProjectionError> {
-        if event.stream_type != "Order" {
-            return Ok(None);
-        }
-        let decoded: OrderEvent = event.decode()?;
-        let touched = Some(Touched {
-            aggregate_id: event.stream_id.clone(),
-            version: event.version,
-        });
-        if let OrderEvent::OrderCreated(created) = &decoded {
-            entity::ActiveModel {
-                generation: Set(generation),
-                customer_id: Set(created.customer_id.clone()),
-                order_id: Set(event.stream_id.clone()),
-                status: Set(OrderStatus::Pending.as_str().to_owned()),
-                total_amount: Set(created.total.to_string()),
-                created_position: Set(event.position),
-                created_at: Set(event.recorded_at),
-                updated_at: Set(event.recorded_at),
+        self.apply_batch(txn, generation, &[event])
+            .await
+            .map(|mut t| t.pop())
+            .map_err(|(_, e)| e)
+    }
+
+    /// Gathers each order's final status and total over the batch, then
+    /// writes each order once.
+    async fn apply_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+        let mut pending: HashMap<String, Pending> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut touched = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if event.stream_type != "Order" {
+                continue;
             }
-            .insert(txn)
-            .await?;
-            return Ok(touched);
+            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+            let entry = pending.entry(event.stream_id.clone()).or_insert_with(|| {
+                order.push(event.stream_id.clone());
+                Pending::default()
+            });
+            entry.last_index = i;
+            entry.updated_at = Some(event.recorded_at);
+            match &decoded {
+                OrderEvent::OrderCreated(created) => {
+                    entry.insert = Some(entity::Model {
+                        generation,
+                        customer_id: created.customer_id.clone(),
+                        order_id: event.stream_id.clone(),
+                        status: OrderStatus::Pending.as_str().to_owned(),
+                        total_amount: created.total.to_string(),
+                        created_position: event.position,
+                        created_at: event.recorded_at,
+                        updated_at: event.recorded_at,
+                    });
+                }
+                OrderEvent::ItemAdded(e) => entry.total = Some(e.total),
+                OrderEvent::ItemRemoved(e) => entry.total = Some(e.total),
+                OrderEvent::OrderPlaced(e) => {
+                    entry.total = Some(e.total);
+                    entry.status = Some(OrderStatus::Placed);
+                }
+                OrderEvent::OrderPaid(_) => entry.status = Some(OrderStatus::Paid),
+                OrderEvent::OrderShipped(_) => entry.status = Some(OrderStatus::Shipped),
+                OrderEvent::OrderCancelled(_) => entry.status = Some(OrderStatus::Cancelled),
+            }
+            if let Some(row) = &mut entry.insert {
+                if let Some(status) = entry.status {
+                    row.status = status.as_str().to_owned();
+                }
+                if let Some(total) = entry.total {
+                    row.total_amount = total.to_string();
+                }
+                row.updated_at = event.recorded_at;
+            }
+            touched.push(Touched::by(event));
         }
-        let total = match &decoded {
-            OrderEvent::ItemAdded(e) => Some(e.total),
-            OrderEvent::ItemRemoved(e) => Some(e.total),
-            OrderEvent::OrderPlaced(e) => Some(e.total),
-            _ => None,
-        };
-        let mut update = Entity::update_many()
-            .col_expr(Column::UpdatedAt, Expr::value(event.recorded_at))
-            .filter(Column::Generation.eq(generation))
-            .filter(Column::OrderId.eq(event.stream_id.as_str()));
-        if let Some(total) = total {
-            update = update.col_expr(Column::TotalAmount, Expr::value(total.to_string()));
+        let mut inserts = Vec::new();
+        for id in order {
+            let Some(p) = pending.remove(&id) else {
+                continue;
+            };
+            if let Some(row) = p.insert {
+                inserts.push(row.into_active_model());
+                continue;
+            }
+            let mut update = Entity::update_many()
+                .filter(Column::Generation.eq(generation))
+                .filter(Column::OrderId.eq(id.as_str()));
+            if let Some(at) = p.updated_at {
+                update = update.col_expr(Column::UpdatedAt, Expr::value(at));
+            }
+            if let Some(total) = p.total {
+                update = update.col_expr(Column::TotalAmount, Expr::value(total.to_string()));
+            }
+            if let Some(status) = p.status {
+                update = update.col_expr(Column::Status, Expr::value(status.as_str()));
+            }
+            let result = update
+                .exec(txn)
+                .await
+                .map_err(|e| (p.last_index, e.into()))?;
+            if result.rows_affected == 0 {
+                let event = events[p.last_index];
+                return Err((
+                    p.last_index,
+                    ProjectionError::handler(event, "no history row for this order"),
+                ));
+            }
         }
-        let status = match &decoded {
-            OrderEvent::OrderPlaced(_)
-            | OrderEvent::OrderPaid(_)
-            | OrderEvent::OrderShipped(_)
-            | OrderEvent::OrderCancelled(_) => Some(decoded.resulting_status(None)),
-            _ => None,
-        };
-        if let Some(status) = status {
-            update = update.col_expr(Column::Status, Expr::value(status.as_str()));
-        }
-        let result = update.exec(txn).await?;
-        if result.rows_affected == 0 {
-            return Err(ProjectionError::handler(
-                event,
-                "no history row for this order",
-            ));
+        if !inserts.is_empty() {
+            Entity::insert_many(inserts)
+                .exec_without_returning(txn)
+                .await
+                .map_err(|e| (0, e.into()))?;
         }
         Ok(touched)
     }

@@ -9,6 +9,8 @@
 mod checkpoint;
 pub mod customer_order_history;
 pub mod order_details;
+mod rate;
+pub mod rebuild;
 pub mod sales_stats;
 
 use std::sync::Arc;
@@ -30,6 +32,20 @@ pub use checkpoint::{Checkpoint, ProjectionState};
 pub struct Touched {
     pub aggregate_id: String,
     pub version: i32,
+    pub position: i64,
+    pub event_type: String,
+}
+
+impl Touched {
+    /// The event's own stream and version.
+    pub fn by(event: &RecordedEvent) -> Touched {
+        Touched {
+            aggregate_id: event.stream_id.clone(),
+            version: event.version,
+            position: event.position,
+            event_type: event.event_type.clone(),
+        }
+    }
 }
 
 /// Sent after a projection committed an event: the change is now readable.
@@ -83,6 +99,25 @@ pub trait Projection: Send + Sync + 'static {
         generation: i32,
         event: &RecordedEvent,
     ) -> Result<Option<Touched>, ProjectionError>;
+    /// Applies the handled events of a batch, in order. The default applies
+    /// them one by one; a projection may override it to read and write each
+    /// row once per batch. On failure, names the index of the failing event.
+    async fn apply_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+        let mut touched = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            match self.apply(txn, generation, event).await {
+                Ok(Some(t)) => touched.push(t),
+                Ok(None) => {}
+                Err(e) => return Err((i, e)),
+            }
+        }
+        Ok(touched)
+    }
     /// Deletes every row of a generation.
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr>;
     /// Every row of a generation as JSON, in a deterministic order, without
@@ -129,33 +164,38 @@ pub enum Outcome {
     Idle,
     /// Stopped at the event at `position`; everything before it is committed.
     Failed { position: i64, error: String },
+    /// This generation has no checkpoint (it was replaced by a rebuild).
+    Retired,
 }
 
 /// Runs one projection for one generation.
 #[derive(Clone)]
 pub struct ProjectionWorker {
     projection: Arc<dyn Projection>,
-    store: EventStore,
+    read: ReadModels,
     generation: i32,
     config: EngineConfig,
-    notices: broadcast::Sender<ProjectionNotice>,
 }
 
 impl ProjectionWorker {
+    /// A worker that announces what it applies on `read.notices`.
     pub fn new(
         projection: Arc<dyn Projection>,
-        store: EventStore,
+        read: &ReadModels,
         generation: i32,
         config: EngineConfig,
-        notices: broadcast::Sender<ProjectionNotice>,
     ) -> ProjectionWorker {
         ProjectionWorker {
             projection,
-            store,
+            read: read.clone(),
             generation,
             config,
-            notices,
         }
+    }
+
+    /// Creates this generation's checkpoint (at position 0) if missing.
+    pub async fn ensure_checkpoint(&self) -> Result<Checkpoint, DbErr> {
+        checkpoint::load_or_create(self.db(), self.projection.name(), self.generation).await
     }
 
     pub fn name(&self) -> &'static str {
@@ -163,15 +203,18 @@ impl ProjectionWorker {
     }
 
     fn db(&self) -> &Db {
-        self.store.db()
+        self.read.store.db()
     }
 
     /// Reads the next batch after the checkpoint and applies it, with the
     /// new checkpoint, in one transaction. Tests drain a projection with it.
     pub async fn try_process_batch(&self) -> Result<Outcome, ProjectionError> {
         let name = self.projection.name();
-        let checkpoint = checkpoint::load_or_create(self.db(), name, self.generation).await?;
+        let Some(checkpoint) = checkpoint::load(self.db(), name, self.generation).await? else {
+            return Ok(Outcome::Retired);
+        };
         let batch = self
+            .read
             .store
             .read_all(checkpoint.position, self.config.batch_size)
             .await?;
@@ -221,20 +264,22 @@ impl ProjectionWorker {
             tx.rollback().await?;
             return Ok(Ok(current));
         }
-        let mut touched = Vec::new();
-        for (i, event) in batch.iter().enumerate() {
-            if !self.projection.handles(&event.event_type) {
-                continue;
+        let (indices, handled): (Vec<usize>, Vec<&RecordedEvent>) = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.projection.handles(&e.event_type))
+            .unzip();
+        let touched = match self
+            .projection
+            .apply_batch(&tx.txn, self.generation, &handled)
+            .await
+        {
+            Ok(touched) => touched,
+            Err((i, e)) => {
+                tx.rollback().await?;
+                return Ok(Err((indices.get(i).copied().unwrap_or(0), e)));
             }
-            match self.projection.apply(&tx.txn, self.generation, event).await {
-                Ok(Some(t)) => touched.push((t, event)),
-                Ok(None) => {}
-                Err(e) => {
-                    tx.rollback().await?;
-                    return Ok(Err((i, e)));
-                }
-            }
-        }
+        };
         let last = batch.last().map(|e| (e.position, e.recorded_at));
         let Some((position, recorded_at)) = last else {
             tx.rollback().await?;
@@ -244,24 +289,26 @@ impl ProjectionWorker {
         tx.commit().await?;
         metrics::counter!("chronicle_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
-        for (t, event) in touched {
+        self.read.rates.record(name, self.generation, batch.len());
+        for t in touched {
             // Nobody listening is fine.
-            let _ = self.notices.send(ProjectionNotice {
+            let _ = self.read.notices.send(ProjectionNotice {
                 projection: name,
                 aggregate_id: t.aggregate_id,
                 version: t.version,
-                position: event.position,
-                event_type: event.event_type.clone(),
+                position: t.position,
+                event_type: t.event_type,
             });
         }
         Ok(Ok(position))
     }
 
-    /// Processes batches until stopped: wakes on appends (the store's head
-    /// signal), polls as a fallback, and backs off while failing.
+    /// Processes batches until stopped or retired: wakes on appends (the
+    /// store's head signal), polls as a fallback, and backs off while
+    /// failing.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let name = self.projection.name();
-        let mut head = self.store.subscribe_head();
+        let mut head = self.read.store.subscribe_head();
         let mut backoff = Duration::from_millis(100);
         loop {
             if *stop.borrow() {
@@ -274,8 +321,14 @@ impl ProjectionWorker {
                 }
                 Ok(Outcome::Idle) => {
                     backoff = Duration::from_millis(100);
+                    // A rebuild may have replaced this generation.
+                    match checkpoint::live_generation(self.db(), name).await {
+                        Ok(live) if live != self.generation => return,
+                        _ => {}
+                    }
                     self.config.poll_interval
                 }
+                Ok(Outcome::Retired) => return,
                 Ok(Outcome::Failed { position, error }) => {
                     tracing::error!(projection = name, position, %error, ?backoff, "projection failed; will retry");
                     let wait = backoff;
@@ -305,6 +358,10 @@ pub struct ReadModels {
     pub store: EventStore,
     pub notices: broadcast::Sender<ProjectionNotice>,
     pub projections: Arc<Vec<Arc<dyn Projection>>>,
+    /// Recent throughput per projection and generation.
+    pub rates: rate::Rates,
+    /// Rebuilds running in this process.
+    pub jobs: rebuild::Jobs,
     /// How often live readers look for appends nobody told them about.
     pub poll_interval: Duration,
 }
@@ -319,6 +376,11 @@ impl ReadModels {
         checkpoint::live_generation(self.db(), name).await
     }
 
+    /// A projection by name.
+    pub fn projection(&self, name: &str) -> Option<Arc<dyn Projection>> {
+        self.projections.iter().find(|p| p.name() == name).cloned()
+    }
+
     /// The checkpoints of every projection's live generation.
     pub async fn statuses(&self) -> Result<Vec<Checkpoint>, DbErr> {
         let mut out = Vec::new();
@@ -328,24 +390,40 @@ impl ReadModels {
         }
         Ok(out)
     }
+
+    /// The checkpoint of a rebuild in progress (a generation newer than the
+    /// live one), if any.
+    pub async fn rebuilding(&self, name: &str) -> Result<Option<Checkpoint>, DbErr> {
+        checkpoint::newest_not_live(self.db(), name).await
+    }
 }
 
-/// Starts one worker per projection on its live generation.
+/// Starts a supervisor per projection: it runs a worker on the live
+/// generation and, when a rebuild replaces that generation, on the new one.
 pub async fn start(
     read: &ReadModels,
     config: &EngineConfig,
     stop: watch::Receiver<bool>,
 ) -> Result<(), DbErr> {
     for p in read.projections.iter() {
-        let generation = read.live_generation(p.name()).await?;
-        let worker = ProjectionWorker::new(
-            p.clone(),
-            read.store.clone(),
-            generation,
-            config.clone(),
-            read.notices.clone(),
-        );
-        tokio::spawn(worker.run(stop.clone()));
+        // Fail start-up (not a background task) if the database is unusable.
+        read.live_generation(p.name()).await?;
+        let (p, read, config, stop) = (p.clone(), read.clone(), config.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !*stop.borrow() {
+                match read.live_generation(p.name()).await {
+                    Ok(generation) => {
+                        ProjectionWorker::new(p.clone(), &read, generation, config.clone())
+                            .run(stop.clone())
+                            .await;
+                    }
+                    Err(e) => {
+                        tracing::error!(projection = p.name(), error = %e, "cannot read the live generation");
+                        tokio::time::sleep(config.poll_interval).await;
+                    }
+                }
+            }
+        });
     }
     Ok(())
 }

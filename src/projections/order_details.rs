@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use std::collections::{BTreeSet, HashMap};
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
@@ -90,6 +92,35 @@ impl OrderDetail {
     }
 }
 
+/// A row being worked on within one batch.
+struct Pending {
+    detail: OrderDetail,
+    is_new: bool,
+    changed: bool,
+}
+
+impl Pending {
+    fn into_active(self, generation: i32) -> entity::ActiveModel {
+        let d = self.detail;
+        entity::ActiveModel {
+            generation: Set(generation),
+            order_id: Set(d.order_id),
+            customer_id: Set(d.order.customer_id),
+            status: Set(d.order.status.as_str().to_owned()),
+            items: Set(serde_json::to_value(&d.order.lines).unwrap_or(Value::Null)),
+            total_amount: Set(d.order.total.to_string()),
+            tracking_number: Set(d.order.tracking_number),
+            payment_reference: Set(d.order.payment_reference),
+            cancel_reason: Set(d.order.cancel_reason),
+            version: Set(d.version),
+            created_position: Set(d.created_position),
+            last_position: Set(d.last_position),
+            created_at: Set(d.created_at),
+            updated_at: Set(d.updated_at),
+        }
+    }
+}
+
 /// The projection.
 pub struct OrderDetails;
 
@@ -109,66 +140,112 @@ impl Projection for OrderDetails {
         generation: i32,
         event: &RecordedEvent,
     ) -> Result<Option<Touched>, ProjectionError> {
-        if event.stream_type != "Order" {
-            return Ok(None);
-        }
-        let decoded: OrderEvent = event.decode()?;
-        let existing = Entity::find_by_id((generation, event.stream_id.clone()))
-            .one(txn)
-            .await?;
-        let touched = Some(Touched {
-            aggregate_id: event.stream_id.clone(),
-            version: event.version,
-        });
-        let Some(row) = existing else {
-            let Some(state) = order::evolve(None, &decoded) else {
-                return Err(ProjectionError::handler(
-                    event,
-                    "no order_details row for this order",
-                ));
-            };
-            let items = serde_json::to_value(&state.lines).unwrap_or(Value::Null);
-            entity::ActiveModel {
-                generation: Set(generation),
-                order_id: Set(event.stream_id.clone()),
-                customer_id: Set(state.customer_id.clone()),
-                status: Set(state.status.as_str().to_owned()),
-                items: Set(items),
-                total_amount: Set(state.total.to_string()),
-                tracking_number: Set(None),
-                payment_reference: Set(None),
-                cancel_reason: Set(None),
-                version: Set(event.version),
-                created_position: Set(event.position),
-                last_position: Set(event.position),
-                created_at: Set(event.recorded_at),
-                updated_at: Set(event.recorded_at),
+        self.apply_batch(txn, generation, &[event])
+            .await
+            .map(|mut t| t.pop())
+            .map_err(|(_, e)| e)
+    }
+
+    /// Reads each order of the batch once, folds its events in memory with
+    /// the domain's `evolve`, and writes each changed row once.
+    async fn apply_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+        let ids: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| e.stream_type == "Order")
+            .map(|e| e.stream_id.as_str())
+            .collect();
+        let mut rows: HashMap<String, Pending> = HashMap::new();
+        if !ids.is_empty() {
+            let existing = Entity::find()
+                .filter(Column::Generation.eq(generation))
+                .filter(Column::OrderId.is_in(ids.iter().copied()))
+                .all(txn)
+                .await
+                .map_err(|e| (0, e.into()))?;
+            for m in existing {
+                let detail = OrderDetail::from_model(m).map_err(|e| (0, e.into()))?;
+                rows.insert(
+                    detail.order_id.clone(),
+                    Pending {
+                        detail,
+                        is_new: false,
+                        changed: false,
+                    },
+                );
             }
-            .insert(txn)
-            .await?;
-            return Ok(touched);
-        };
-        if row.version >= event.version {
-            return Ok(None); // already applied
         }
-        let detail = OrderDetail::from_model(row.clone())?;
-        let Some(state) = order::evolve(Some(detail.order), &decoded) else {
-            return Err(ProjectionError::handler(
-                event,
-                "event does not fit the order",
-            ));
-        };
-        let mut active = row.into_active_model();
-        active.status = Set(state.status.as_str().to_owned());
-        active.items = Set(serde_json::to_value(&state.lines).unwrap_or(Value::Null));
-        active.total_amount = Set(state.total.to_string());
-        active.tracking_number = Set(state.tracking_number);
-        active.payment_reference = Set(state.payment_reference);
-        active.cancel_reason = Set(state.cancel_reason);
-        active.version = Set(event.version);
-        active.last_position = Set(event.position);
-        active.updated_at = Set(event.recorded_at);
-        active.update(txn).await?;
+        let mut touched = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if event.stream_type != "Order" {
+                continue;
+            }
+            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+            match rows.get_mut(&event.stream_id) {
+                None => {
+                    let Some(order) = order::evolve(None, &decoded) else {
+                        let e =
+                            ProjectionError::handler(event, "no order_details row for this order");
+                        return Err((i, e));
+                    };
+                    let detail = OrderDetail {
+                        order_id: event.stream_id.clone(),
+                        order,
+                        version: event.version,
+                        created_position: event.position,
+                        last_position: event.position,
+                        created_at: event.recorded_at,
+                        updated_at: event.recorded_at,
+                    };
+                    rows.insert(
+                        event.stream_id.clone(),
+                        Pending {
+                            detail,
+                            is_new: true,
+                            changed: true,
+                        },
+                    );
+                }
+                Some(row) => {
+                    if row.detail.version >= event.version {
+                        continue; // already applied
+                    }
+                    let Some(order) = order::evolve(Some(row.detail.order.clone()), &decoded)
+                    else {
+                        return Err((
+                            i,
+                            ProjectionError::handler(event, "event does not fit the order"),
+                        ));
+                    };
+                    row.detail.order = order;
+                    row.detail.version = event.version;
+                    row.detail.last_position = event.position;
+                    row.detail.updated_at = event.recorded_at;
+                    row.changed = true;
+                }
+            }
+            touched.push(Touched::by(event));
+        }
+        let (new, updated): (Vec<Pending>, Vec<Pending>) = rows
+            .into_values()
+            .filter(|r| r.changed)
+            .partition(|r| r.is_new);
+        if !new.is_empty() {
+            Entity::insert_many(new.into_iter().map(|r| r.into_active(generation)))
+                .exec_without_returning(txn)
+                .await
+                .map_err(|e| (0, e.into()))?;
+        }
+        for row in updated {
+            row.into_active(generation)
+                .update(txn)
+                .await
+                .map_err(|e| (0, e.into()))?;
+        }
         Ok(touched)
     }
 

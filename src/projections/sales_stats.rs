@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
+use std::collections::{BTreeSet, HashMap};
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use serde_json::Value;
 
@@ -77,56 +79,83 @@ impl Projection for SalesStats {
         generation: i32,
         event: &RecordedEvent,
     ) -> Result<Option<Touched>, ProjectionError> {
-        if event.stream_type != "Order" {
-            return Ok(None);
-        }
-        let decoded: OrderEvent = event.decode()?;
-        let day = event.recorded_at.format("%Y-%m-%d").to_string();
-        let existing = Entity::find_by_id((generation, day.clone()))
-            .one(txn)
-            .await?;
-        let mut stats = match &existing {
-            Some(m) => from_model(m.clone())?,
-            None => DailySales {
-                day: day.clone(),
-                ..DailySales::default()
-            },
-        };
-        match &decoded {
-            OrderEvent::OrderCreated(_) => stats.orders_created += 1,
-            OrderEvent::OrderPlaced(_) => stats.orders_placed += 1,
-            OrderEvent::OrderPaid(e) => {
-                stats.orders_paid += 1;
-                stats.revenue += e.amount;
+        self.apply_batch(txn, generation, &[event])
+            .await
+            .map(|mut t| t.pop())
+            .map_err(|(_, e)| e)
+    }
+
+    /// Counts in memory per day, then writes each day's row once.
+    async fn apply_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+        let day_of = |e: &RecordedEvent| e.recorded_at.format("%Y-%m-%d").to_string();
+        let days: BTreeSet<String> = events.iter().map(|e| day_of(e)).collect();
+        // (stats, exists in the table)
+        let mut rows: HashMap<String, (DailySales, bool)> = HashMap::new();
+        if !days.is_empty() {
+            let existing = Entity::find()
+                .filter(Column::Generation.eq(generation))
+                .filter(Column::Day.is_in(days.iter().cloned()))
+                .all(txn)
+                .await
+                .map_err(|e| (0, e.into()))?;
+            for m in existing {
+                let stats = from_model(m).map_err(|e| (0, e.into()))?;
+                rows.insert(stats.day.clone(), (stats, true));
             }
-            OrderEvent::OrderShipped(_) => stats.orders_shipped += 1,
-            OrderEvent::OrderCancelled(_) => stats.orders_cancelled += 1,
-            OrderEvent::ItemAdded(_) | OrderEvent::ItemRemoved(_) => return Ok(None),
         }
-        let is_new = existing.is_none();
-        let mut active = match existing {
-            Some(m) => m.into_active_model(),
-            None => entity::ActiveModel {
+        let mut touched = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if event.stream_type != "Order" {
+                continue;
+            }
+            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+            let day = day_of(event);
+            let (stats, _) = rows.entry(day.clone()).or_insert_with(|| {
+                (
+                    DailySales {
+                        day,
+                        ..DailySales::default()
+                    },
+                    false,
+                )
+            });
+            match &decoded {
+                OrderEvent::OrderCreated(_) => stats.orders_created += 1,
+                OrderEvent::OrderPlaced(_) => stats.orders_placed += 1,
+                OrderEvent::OrderPaid(e) => {
+                    stats.orders_paid += 1;
+                    stats.revenue += e.amount;
+                }
+                OrderEvent::OrderShipped(_) => stats.orders_shipped += 1,
+                OrderEvent::OrderCancelled(_) => stats.orders_cancelled += 1,
+                OrderEvent::ItemAdded(_) | OrderEvent::ItemRemoved(_) => continue,
+            }
+            touched.push(Touched::by(event));
+        }
+        for (stats, exists) in rows.into_values() {
+            let active = entity::ActiveModel {
                 generation: Set(generation),
-                day: Set(day),
-                ..Default::default()
-            },
-        };
-        active.orders_created = Set(stats.orders_created);
-        active.orders_placed = Set(stats.orders_placed);
-        active.orders_paid = Set(stats.orders_paid);
-        active.orders_shipped = Set(stats.orders_shipped);
-        active.orders_cancelled = Set(stats.orders_cancelled);
-        active.revenue = Set(stats.revenue.to_string());
-        if is_new {
-            active.insert(txn).await?;
-        } else {
-            active.update(txn).await?;
+                day: Set(stats.day),
+                orders_created: Set(stats.orders_created),
+                orders_placed: Set(stats.orders_placed),
+                orders_paid: Set(stats.orders_paid),
+                orders_shipped: Set(stats.orders_shipped),
+                orders_cancelled: Set(stats.orders_cancelled),
+                revenue: Set(stats.revenue.to_string()),
+            };
+            let written = if exists {
+                active.update(txn).await.map(|_| ())
+            } else {
+                active.insert(txn).await.map(|_| ())
+            };
+            written.map_err(|e| (0, e.into()))?;
         }
-        Ok(Some(Touched {
-            aggregate_id: event.stream_id.clone(),
-            version: event.version,
-        }))
+        Ok(touched)
     }
 
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {

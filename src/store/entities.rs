@@ -50,3 +50,28 @@ pub mod command_log {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod snapshots {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "snapshots")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub stream_id: String,
+        pub stream_type: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub schema_version: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i32,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub state: Json,
+        pub event_recorded_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

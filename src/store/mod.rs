@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::Db;
-use entities::{command_log, events};
+use entities::{command_log, events, snapshots};
 
 /// Key of the transaction-scoped advisory lock that serializes appends on
 /// PostgreSQL (see ARCHITECTURE.md, "global order").
@@ -187,11 +187,26 @@ pub enum StoreError {
     Corrupt { position: i64, message: String },
 }
 
+/// A stored snapshot of an aggregate's state after `version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub stream_id: String,
+    pub version: i32,
+    pub schema_version: i32,
+    pub state: Value,
+    /// When the event at `version` was recorded.
+    pub event_recorded_at: DateTime<Utc>,
+}
+
+/// Default number of events between two snapshots of a stream.
+pub const DEFAULT_SNAPSHOT_EVERY: i32 = 100;
+
 /// The event store. Cheap to clone.
 #[derive(Clone)]
 pub struct EventStore {
     db: Db,
     head: watch::Sender<i64>,
+    snapshot_every: i32,
 }
 
 impl EventStore {
@@ -200,6 +215,7 @@ impl EventStore {
         let store = EventStore {
             db,
             head: watch::Sender::new(0),
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
@@ -208,6 +224,91 @@ impl EventStore {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Takes a snapshot every `n` events per stream (n >= 1).
+    pub fn with_snapshot_every(mut self, n: i32) -> EventStore {
+        self.snapshot_every = n.max(1);
+        self
+    }
+
+    pub fn snapshot_every(&self) -> i32 {
+        self.snapshot_every
+    }
+
+    /// Stores a snapshot (a second one for the same version is ignored).
+    pub async fn save_snapshot(
+        &self,
+        stream_type: &str,
+        snapshot: Snapshot,
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().await?;
+        snapshots::Entity::insert(snapshots::ActiveModel {
+            stream_id: Set(snapshot.stream_id),
+            stream_type: Set(stream_type.to_owned()),
+            schema_version: Set(snapshot.schema_version),
+            version: Set(snapshot.version),
+            state: Set(snapshot.state),
+            event_recorded_at: Set(snapshot.event_recorded_at),
+            created_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                snapshots::Column::StreamId,
+                snapshots::Column::SchemaVersion,
+                snapshots::Column::Version,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&tx.txn)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest snapshot of a stream in `schema_version` that is at most
+    /// `max_version` and was taken of events recorded at most at `as_of`.
+    /// Snapshots of other schema versions are never returned.
+    pub async fn latest_snapshot(
+        &self,
+        stream_id: &str,
+        schema_version: i32,
+        max_version: Option<i32>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        let mut query = snapshots::Entity::find()
+            .filter(snapshots::Column::StreamId.eq(stream_id))
+            .filter(snapshots::Column::SchemaVersion.eq(schema_version));
+        if let Some(max) = max_version {
+            query = query.filter(snapshots::Column::Version.lte(max));
+        }
+        if let Some(t) = as_of {
+            query = query.filter(snapshots::Column::EventRecordedAt.lte(t));
+        }
+        Ok(query
+            .order_by_desc(snapshots::Column::Version)
+            .one(self.db.conn())
+            .await?
+            .map(|m| Snapshot {
+                stream_id: m.stream_id,
+                version: m.version,
+                schema_version: m.schema_version,
+                state: m.state,
+                event_recorded_at: m.event_recorded_at,
+            }))
+    }
+
+    /// Every snapshot version kept for a stream (any schema), ascending.
+    pub async fn snapshot_versions(&self, stream_id: &str) -> Result<Vec<i32>, StoreError> {
+        Ok(snapshots::Entity::find()
+            .select_only()
+            .column(snapshots::Column::Version)
+            .filter(snapshots::Column::StreamId.eq(stream_id))
+            .order_by_asc(snapshots::Column::Version)
+            .into_tuple()
+            .all(self.db.conn())
+            .await?)
     }
 
     /// A receiver that changes whenever this process appends (the new head).

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod history;
+
 mod concurrency;
 mod graphiql;
 mod http;

@@ -14,7 +14,6 @@ use chronicle::projections::{
 use chronicle::store::RecordedEvent;
 use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 
 use crate::both_backends;
 use crate::helpers::*;
@@ -104,7 +103,6 @@ async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(back
     let nth = all[9].position;
     fail_at.store(nth, Ordering::SeqCst);
 
-    let (notices, _) = broadcast::channel(16);
     let config = EngineConfig {
         batch_size: 8,
         ..EngineConfig::default()
@@ -115,13 +113,7 @@ async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(back
         .live_generation("order_details")
         .await
         .unwrap();
-    let worker = ProjectionWorker::new(
-        projection.clone(),
-        app.state.store.clone(),
-        live,
-        config.clone(),
-        notices.clone(),
-    );
+    let worker = ProjectionWorker::new(projection.clone(), &app.state.read, live, config.clone());
     assert!(matches!(
         worker.try_process_batch().await.unwrap(),
         Outcome::Processed { events: 8, .. }
@@ -151,13 +143,8 @@ async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(back
     assert_eq!(status.last_error, None);
 
     // A rebuild from scratch into another generation matches exactly.
-    let rebuild = ProjectionWorker::new(
-        Arc::new(OrderDetails),
-        app.state.store.clone(),
-        99,
-        config,
-        notices,
-    );
+    let rebuild = ProjectionWorker::new(Arc::new(OrderDetails), &app.state.read, 99, config);
+    rebuild.ensure_checkpoint().await.unwrap();
     assert_eq!(drain(&rebuild).await, Outcome::Idle);
     let db = app.state.store.db();
     let served = projection.dump(db, live).await.unwrap();

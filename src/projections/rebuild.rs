@@ -1,0 +1,232 @@
+//! Rebuilding a read model without downtime: a new generation is built
+//! beside the live one from position 0 while queries keep reading the live
+//! one; once it has caught up, one transaction makes it live, and the old
+//! generation is deleted. A crash leaves the live generation serving and
+//! the new one resumable from its own checkpoint.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
+
+use super::{EngineConfig, Outcome, ProjectionError, ProjectionWorker, ReadModels, checkpoint};
+
+/// Where a rebuild stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RebuildStatus {
+    pub projection: String,
+    /// The generation being built.
+    pub generation: i32,
+    /// The generation it replaces.
+    pub replaces: i32,
+    pub position: i64,
+    pub head: i64,
+    /// Events applied by this run.
+    pub events_done: u64,
+    pub started_at: DateTime<Utc>,
+    pub state: RebuildState,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildState {
+    Running,
+    /// The new generation is live.
+    Done,
+    Failed,
+}
+
+/// Rebuilds running in this process, by projection name.
+#[derive(Clone, Default)]
+pub struct Jobs {
+    inner: Arc<Mutex<HashMap<String, RebuildStatus>>>,
+}
+
+impl Jobs {
+    pub fn get(&self, name: &str) -> Option<RebuildStatus> {
+        self.inner.lock().ok()?.get(name).cloned()
+    }
+
+    fn set(&self, status: &RebuildStatus) {
+        if let Ok(mut map) = self.inner.lock() {
+            map.insert(status.projection.clone(), status.clone());
+        }
+    }
+
+    /// Registers a start unless a rebuild of `name` is already running here.
+    fn try_claim(&self, status: &RebuildStatus) -> Result<(), RebuildStatus> {
+        let Ok(mut map) = self.inner.lock() else {
+            return Ok(());
+        };
+        match map.get(&status.projection) {
+            Some(running) if running.state == RebuildState::Running => Err(running.clone()),
+            _ => {
+                map.insert(status.projection.clone(), status.clone());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a rebuild could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RebuildError {
+    #[error("unknown projection {0}")]
+    UnknownProjection(String),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+}
+
+impl From<sea_orm::DbErr> for RebuildError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        RebuildError::Projection(e.into())
+    }
+}
+
+/// A prepared rebuild: the generation is chosen and its checkpoint exists.
+pub struct Rebuild {
+    worker: ProjectionWorker,
+    read: ReadModels,
+    status: RebuildStatus,
+}
+
+/// Prepares a rebuild of `name`: resumes an unfinished one (a generation
+/// newer than the live one) or starts a new generation at position 0.
+/// If this process already runs one for `name`, returns its status instead.
+pub async fn prepare(
+    read: &ReadModels,
+    name: &str,
+    config: &EngineConfig,
+) -> Result<Result<Rebuild, RebuildStatus>, RebuildError> {
+    let projection = read
+        .projection(name)
+        .ok_or_else(|| RebuildError::UnknownProjection(name.to_owned()))?;
+    let live = read.live_generation(name).await?;
+    let generation = match checkpoint::newest_not_live(read.db(), name).await? {
+        Some(unfinished) => unfinished.generation,
+        None => checkpoint::max_generation(read.db(), name).await? + 1,
+    };
+    // The rebuild's notices must not reach subscribers: they would see
+    // every order again. It gets a channel nobody listens to.
+    let (quiet, _) = broadcast::channel(1);
+    let rebuild_read = ReadModels {
+        notices: quiet,
+        ..read.clone()
+    };
+    let worker = ProjectionWorker::new(projection, &rebuild_read, generation, config.clone());
+    let checkpoint = worker.ensure_checkpoint().await?;
+    let head = read
+        .store
+        .head_position()
+        .await
+        .map_err(ProjectionError::from)?;
+    let status = RebuildStatus {
+        projection: name.to_owned(),
+        generation,
+        replaces: live,
+        position: checkpoint.position,
+        head,
+        events_done: 0,
+        started_at: Utc::now(),
+        state: RebuildState::Running,
+        error: None,
+    };
+    if let Err(running) = read.jobs.try_claim(&status) {
+        return Ok(Err(running));
+    }
+    Ok(Ok(Rebuild {
+        worker,
+        read: read.clone(),
+        status,
+    }))
+}
+
+impl Rebuild {
+    pub fn status(&self) -> &RebuildStatus {
+        &self.status
+    }
+
+    /// Runs to completion, calling `progress` after every batch.
+    pub async fn run(mut self, mut progress: impl FnMut(&RebuildStatus)) -> RebuildStatus {
+        let started = Instant::now();
+        let result = self.run_inner(&mut progress).await;
+        match result {
+            Ok(()) => self.status.state = RebuildState::Done,
+            Err(e) => {
+                tracing::error!(projection = %self.status.projection, error = %e, "rebuild failed");
+                self.status.state = RebuildState::Failed;
+                self.status.error = Some(e.to_string());
+            }
+        }
+        tracing::info!(
+            projection = %self.status.projection,
+            generation = self.status.generation,
+            events = self.status.events_done,
+            seconds = started.elapsed().as_secs_f64(),
+            state = ?self.status.state,
+            "rebuild finished"
+        );
+        self.read.jobs.set(&self.status);
+        progress(&self.status);
+        self.status
+    }
+
+    async fn run_inner(
+        &mut self,
+        progress: &mut impl FnMut(&RebuildStatus),
+    ) -> Result<(), ProjectionError> {
+        let name = self.status.projection.clone();
+        loop {
+            match self.worker.try_process_batch().await? {
+                Outcome::Processed { events, position } => {
+                    self.status.events_done += events as u64;
+                    self.status.position = position;
+                    self.status.head = self.read.store.head_position().await?.max(position);
+                    self.read.jobs.set(&self.status);
+                    progress(&self.status);
+                }
+                Outcome::Idle => {
+                    // Caught up with the log: switch, unless the live
+                    // generation is still ahead (then catch up more).
+                    let live = self.read.live_generation(&name).await?;
+                    if checkpoint::swap_live(self.read.db(), &name, live, self.status.generation)
+                        .await?
+                    {
+                        self.status.replaces = live;
+                        self.retire(live).await?;
+                        return Ok(());
+                    }
+                    tokio::task::yield_now().await;
+                }
+                Outcome::Failed { position, error } => {
+                    return Err(ProjectionError::Handler {
+                        position,
+                        event_type: String::new(),
+                        message: error,
+                    });
+                }
+                Outcome::Retired => {
+                    return Err(ProjectionError::Database(sea_orm::DbErr::Custom(
+                        "the rebuild's checkpoint disappeared".into(),
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Deletes the replaced generation's rows and checkpoint.
+    async fn retire(&self, old: i32) -> Result<(), ProjectionError> {
+        let name = &self.status.projection;
+        let projection = self
+            .read
+            .projection(name)
+            .ok_or_else(|| sea_orm::DbErr::Custom(format!("unknown projection {name}")))?;
+        let tx = self.read.db().begin_write().await?;
+        projection.clear(&tx.txn, old).await?;
+        checkpoint::delete(&tx.txn, name, old).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
