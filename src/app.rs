@@ -194,13 +194,19 @@ pub async fn run(
 }
 
 /// Hides a password in a database URL for logs.
+///
+/// ```
+/// assert_eq!(chronicle::app::redact("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+/// assert_eq!(chronicle::app::redact("postgres://u@h/db"), "postgres://u@h/db");
+/// ```
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
-        }
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _password)) => {
+                format!("{}://{}:***@{}", &url[..scheme], user, &url[at + 1..])
+            }
+            None => url.to_owned(),
+        },
         _ => url.to_owned(),
     }
 }

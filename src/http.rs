@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
+use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::graphql::{RequestContext, ensure_codes};
@@ -150,9 +151,14 @@ fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestConte
 
 async fn execute(state: &AppState, rc: RequestContext, batch: BatchRequest) -> Response {
     let correlation = rc.correlation_id.clone();
+    // Instrument the future (not `enter()` across an await) so that logs
+    // of this request, and only these, carry its correlation id.
     let span = tracing::info_span!("graphql", correlation_id = %correlation);
-    let _entered = span.enter();
-    let mut response = state.schema.execute_batch(batch.data(rc)).await;
+    let mut response = state
+        .schema
+        .execute_batch(batch.data(rc))
+        .instrument(span)
+        .await;
     match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),

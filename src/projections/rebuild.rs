@@ -191,6 +191,11 @@ impl Rebuild {
                     // Caught up with the log: switch, unless the live
                     // generation is still ahead (then catch up more).
                     let live = self.read.live_generation(&name).await?;
+                    if live == self.status.generation {
+                        // Another process running the same rebuild switched
+                        // first; there is nothing left to retire here.
+                        return Ok(());
+                    }
                     if checkpoint::swap_live(self.read.db(), &name, live, self.status.generation)
                         .await?
                     {

@@ -445,3 +445,43 @@ async fn the_rebuild_command_line_switches_a_running_server(backend: Backend) {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rebuild_progress_is_pushed_to_subscribers() {
+    let app = spawn_app(Backend::Sqlite).await;
+    bulk_orders(&app, 20, 50).await;
+    wait_caught_up(&app).await;
+    let mut ws = app.ws("graphql-transport-ws", json!({})).await;
+    ws.subscribe(
+        "s",
+        "subscription { projectionStatus(name: \"order_details\") { generation lag rebuild { generation state } } }",
+        json!({}),
+    )
+    .await;
+    let first = ws.next_data().await;
+    assert_eq!(first["projectionStatus"]["generation"], 1);
+    app.ok(
+        "mutation { rebuildProjection(name: \"order_details\") { generation } }",
+        json!({}),
+    )
+    .await;
+    // Updates keep coming until the new generation is live.
+    loop {
+        let data = ws.next_data().await;
+        let status = &data["projectionStatus"];
+        if status["generation"] == 2 && status["rebuild"].is_null() {
+            break;
+        }
+        assert!(
+            status["generation"] == 1 || status["generation"] == 2,
+            "{status}"
+        );
+    }
+    let body = app
+        .gql(
+            "subscription { projectionStatus(name: \"nope\") { lag } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_some());
+}
