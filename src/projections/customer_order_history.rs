@@ -81,18 +81,6 @@ impl Projection for CustomerOrderHistory {
         event_type.starts_with("Order") || event_type.starts_with("Item")
     }
 
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        generation: i32,
-        event: &RecordedEvent,
-    ) -> Result<Option<Touched>, ProjectionError> {
-        self.apply_batch(txn, generation, &[event])
-            .await
-            .map(|mut t| t.pop())
-            .map_err(|(_, e)| e)
-    }
-
     /// Gathers each order's final status and total over the batch, then
     /// writes each order once.
     async fn apply_batch(
@@ -192,11 +180,7 @@ impl Projection for CustomerOrderHistory {
     }
 
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
-        Entity::delete_many()
-            .filter(Column::Generation.eq(generation))
-            .exec(txn)
-            .await?;
-        Ok(())
+        super::clear_generation::<Entity>(txn, Column::Generation, generation).await
     }
 
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {

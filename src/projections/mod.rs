@@ -92,37 +92,34 @@ pub trait Projection: Send + Sync + 'static {
     /// Whether this projection cares about an event type (others only move
     /// the checkpoint).
     fn handles(&self, event_type: &str) -> bool;
-    /// Applies one event.
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        generation: i32,
-        event: &RecordedEvent,
-    ) -> Result<Option<Touched>, ProjectionError>;
-    /// Applies the handled events of a batch, in order. The default applies
-    /// them one by one; a projection may override it to read and write each
-    /// row once per batch. On failure, names the index of the failing event.
+    /// Applies the handled events of a batch, in order, reading and writing
+    /// each row once per batch. On failure, names the index (in `events`)
+    /// of the event that failed; the caller rolls the whole batch back.
     async fn apply_batch(
         &self,
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
-        let mut touched = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            match self.apply(txn, generation, event).await {
-                Ok(Some(t)) => touched.push(t),
-                Ok(None) => {}
-                Err(e) => return Err((i, e)),
-            }
-        }
-        Ok(touched)
-    }
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)>;
     /// Deletes every row of a generation.
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr>;
     /// Every row of a generation as JSON, in a deterministic order, without
     /// the generation itself: for comparing a read model with a rebuild.
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr>;
+}
+
+/// Deletes every row of `generation` from a read-model table.
+pub(crate) async fn clear_generation<E: sea_orm::EntityTrait>(
+    txn: &DatabaseTransaction,
+    generation_column: E::Column,
+    generation: i32,
+) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    E::delete_many()
+        .filter(generation_column.eq(generation))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// The projections this server runs.

@@ -134,18 +134,6 @@ impl Projection for OrderDetails {
         true
     }
 
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        generation: i32,
-        event: &RecordedEvent,
-    ) -> Result<Option<Touched>, ProjectionError> {
-        self.apply_batch(txn, generation, &[event])
-            .await
-            .map(|mut t| t.pop())
-            .map_err(|(_, e)| e)
-    }
-
     /// Reads each order of the batch once, folds its events in memory with
     /// the domain's `evolve`, and writes each changed row once.
     async fn apply_batch(
@@ -250,11 +238,7 @@ impl Projection for OrderDetails {
     }
 
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
-        Entity::delete_many()
-            .filter(Column::Generation.eq(generation))
-            .exec(txn)
-            .await?;
-        Ok(())
+        super::clear_generation::<Entity>(txn, Column::Generation, generation).await
     }
 
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {

@@ -73,18 +73,6 @@ impl Projection for SalesStats {
         )
     }
 
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        generation: i32,
-        event: &RecordedEvent,
-    ) -> Result<Option<Touched>, ProjectionError> {
-        self.apply_batch(txn, generation, &[event])
-            .await
-            .map(|mut t| t.pop())
-            .map_err(|(_, e)| e)
-    }
-
     /// Counts in memory per day, then writes each day's row once.
     async fn apply_batch(
         &self,
@@ -159,11 +147,7 @@ impl Projection for SalesStats {
     }
 
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
-        Entity::delete_many()
-            .filter(Column::Generation.eq(generation))
-            .exec(txn)
-            .await?;
-        Ok(())
+        super::clear_generation::<Entity>(txn, Column::Generation, generation).await
     }
 
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {

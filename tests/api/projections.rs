@@ -39,18 +39,20 @@ impl Projection for Faulty {
     fn handles(&self, event_type: &str) -> bool {
         self.inner.handles(event_type)
     }
-    async fn apply(
+    async fn apply_batch(
         &self,
         txn: &DatabaseTransaction,
         generation: i32,
-        event: &RecordedEvent,
-    ) -> Result<Option<Touched>, ProjectionError> {
-        // Write first, then fail: the failure must undo this write too.
-        let touched = self.inner.apply(txn, generation, event).await?;
-        if event.position == self.fail_at.load(Ordering::SeqCst)
-            || (event.event_type == "OrderPlaced" && self.fail_placed.load(Ordering::SeqCst))
-        {
-            return Err(ProjectionError::handler(event, "injected failure"));
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+        // Write first, then fail: the failure must undo these writes too.
+        let touched = self.inner.apply_batch(txn, generation, events).await?;
+        let failing = events.iter().position(|event| {
+            event.position == self.fail_at.load(Ordering::SeqCst)
+                || (event.event_type == "OrderPlaced" && self.fail_placed.load(Ordering::SeqCst))
+        });
+        if let Some(i) = failing {
+            return Err((i, ProjectionError::handler(events[i], "injected failure")));
         }
         Ok(touched)
     }
