@@ -307,6 +307,7 @@ impl ProjectionWorker {
         let name = self.projection.name();
         let mut head = self.read.store.subscribe_head();
         let mut backoff = Duration::from_millis(100);
+        let mut idle_polls = 0u32;
         loop {
             if *stop.borrow() {
                 return;
@@ -318,10 +319,14 @@ impl ProjectionWorker {
                 }
                 Ok(Outcome::Idle) => {
                     backoff = Duration::from_millis(100);
-                    // A rebuild may have replaced this generation.
-                    match checkpoint::live_generation(self.db(), name).await {
-                        Ok(live) if live != self.generation => return,
-                        _ => {}
+                    // A rebuild may have replaced this generation. Checked
+                    // when idle for a whole poll interval, not on every
+                    // append's wake-up, to keep the hot path short.
+                    if idle_polls > 0 {
+                        match checkpoint::live_generation(self.db(), name).await {
+                            Ok(live) if live != self.generation => return,
+                            _ => {}
+                        }
                     }
                     self.config.poll_interval
                 }
@@ -340,8 +345,8 @@ impl ProjectionWorker {
                 }
             };
             tokio::select! {
-                _ = head.changed() => {}
-                _ = tokio::time::sleep(wait) => {}
+                _ = head.changed() => idle_polls = 0,
+                _ = tokio::time::sleep(wait) => idle_polls += 1,
                 _ = stop.changed() => {}
             }
         }
