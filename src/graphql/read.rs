@@ -82,6 +82,7 @@ pub struct SalesStats {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "ProjectionState")]
 pub enum ProjectionStateGql {
     /// Applying events as they come.
     Running,
