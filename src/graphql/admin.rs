@@ -72,9 +72,7 @@ impl AdminSubscription {
         ctx: &Context<'_>,
         name: String,
     ) -> Result<impl Stream<Item = Result<ProjectionStatus>>> {
-        if let (_, Role::Customer, _) = request_context(ctx).user()? {
-            return Err(ApiError::forbidden("staff or admin only").into());
-        }
+        request_context(ctx).require_staff()?;
         let read = read_models(ctx).clone();
         if read.projection(&name).is_none() {
             return Err(ApiError::validation(format!("unknown projection {name}")).into());

@@ -10,7 +10,6 @@ use super::error::ApiError;
 use super::read::{DEFAULT_PAGE, MAX_PAGE};
 use super::types::EventRecord;
 use super::{read_models, request_context};
-use crate::auth::Role;
 use crate::store::{EventQuery, RecordedEvent};
 
 /// Which events to return. All given conditions must hold.
@@ -49,15 +48,6 @@ pub(crate) fn parse_position(what: &str, value: &str) -> Result<i64, ApiError> {
         })
 }
 
-fn require_staff(ctx: &Context<'_>) -> Result<(), ApiError> {
-    match request_context(ctx).user()? {
-        (_, Role::Customer, _) => Err(ApiError::forbidden(
-            "the event feed is for staff and admins",
-        )),
-        _ => Ok(()),
-    }
-}
-
 #[derive(Default)]
 pub struct EventsQuery;
 
@@ -72,7 +62,7 @@ impl EventsQuery {
         first: Option<i32>,
         filter: Option<EventFilter>,
     ) -> Result<Connection<String, EventRecord>> {
-        require_staff(ctx)?;
+        request_context(ctx).require_staff()?;
         let limit = match first.unwrap_or(DEFAULT_PAGE) {
             n if n < 0 => return Err(ApiError::validation("`first` must not be negative").into()),
             n if n > MAX_PAGE => {
@@ -119,7 +109,7 @@ impl EventsSubscription {
         after_position: Option<String>,
         filter: Option<EventFilter>,
     ) -> Result<impl Stream<Item = EventRecord>> {
-        require_staff(ctx)?;
+        request_context(ctx).require_staff()?;
         let read = read_models(ctx).clone();
         let store = read.store.clone();
         let mut last = match after_position {

@@ -64,6 +64,14 @@ impl RequestContext {
         }
     }
 
+    /// Staff and admins only (customers are FORBIDDEN).
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        match self.user()? {
+            (_, Role::Customer, _) => Err(ApiError::forbidden("staff or admin only")),
+            _ => Ok(()),
+        }
+    }
+
     /// Customers may only touch their own orders; staff and admins any.
     pub fn require_customer_access(&self, customer_id: &str) -> Result<(), ApiError> {
         match self.user()? {

@@ -170,13 +170,6 @@ impl RebuildJob {
 #[derive(Default)]
 pub struct ReadQuery;
 
-fn require_staff(ctx: &Context<'_>) -> Result<(), ApiError> {
-    match request_context(ctx).user()? {
-        (_, Role::Customer, _) => Err(ApiError::forbidden("staff or admin only")),
-        _ => Ok(()),
-    }
-}
-
 #[Object]
 impl ReadQuery {
     /// Orders, newest first; customers see only their own.
@@ -270,7 +263,7 @@ impl ReadQuery {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<SalesStats> {
-        require_staff(ctx)?;
+        request_context(ctx).require_staff()?;
         let read = read_models(ctx);
         let generation = read
             .live_generation(sales_stats::NAME)
@@ -306,7 +299,7 @@ impl ReadQuery {
 
     /// Every projection: position, head, lag and state.
     async fn projections(&self, ctx: &Context<'_>) -> Result<Vec<ProjectionStatus>> {
-        require_staff(ctx)?;
+        request_context(ctx).require_staff()?;
         let read = read_models(ctx);
         let statuses = read.statuses().await.map_err(|e| ApiError::internal(&e))?;
         let head = read.store.head_position().await.map_err(ApiError::from)?;

@@ -107,9 +107,7 @@ impl OrderSubscription {
         aggregate_id: Option<ID>,
     ) -> Result<impl Stream<Item = ProjectionUpdate>> {
         let rc = request_context(ctx);
-        if let (_, crate::auth::Role::Customer, _) = rc.user()? {
-            return Err(ApiError::forbidden("staff or admin only").into());
-        }
+        rc.require_staff()?;
         let read = read_models(ctx);
         if let Some(p) = &projection
             && !read.projections.iter().any(|known| known.name() == p)
