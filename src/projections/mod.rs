@@ -307,7 +307,7 @@ impl ProjectionWorker {
         let name = self.projection.name();
         let mut head = self.read.store.subscribe_head();
         let mut backoff = Duration::from_millis(100);
-        let mut idle_polls = 0u32;
+        let mut last_live_check = tokio::time::Instant::now();
         loop {
             if *stop.borrow() {
                 return;
@@ -320,9 +320,10 @@ impl ProjectionWorker {
                 Ok(Outcome::Idle) => {
                     backoff = Duration::from_millis(100);
                     // A rebuild may have replaced this generation. Checked
-                    // when idle for a whole poll interval, not on every
-                    // append's wake-up, to keep the hot path short.
-                    if idle_polls > 0 {
+                    // at most once per poll interval, not on every append's
+                    // wake-up, to keep the hot path short.
+                    if last_live_check.elapsed() >= self.config.poll_interval {
+                        last_live_check = tokio::time::Instant::now();
                         match checkpoint::live_generation(self.db(), name).await {
                             Ok(live) if live != self.generation => return,
                             _ => {}
@@ -345,8 +346,8 @@ impl ProjectionWorker {
                 }
             };
             tokio::select! {
-                _ = head.changed() => idle_polls = 0,
-                _ = tokio::time::sleep(wait) => idle_polls += 1,
+                _ = head.changed() => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
         }
