@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use super::error::ApiError;
-use super::read::{DEFAULT_PAGE, MAX_PAGE};
+use super::read::page_size;
 use super::types::EventRecord;
 use super::{read_models, request_context};
 use crate::store::{EventQuery, RecordedEvent};
@@ -63,15 +63,7 @@ impl EventsQuery {
         filter: Option<EventFilter>,
     ) -> Result<Connection<String, EventRecord>> {
         request_context(ctx).require_staff()?;
-        let limit = match first.unwrap_or(DEFAULT_PAGE) {
-            n if n < 0 => return Err(ApiError::validation("`first` must not be negative").into()),
-            n if n > MAX_PAGE => {
-                return Err(
-                    ApiError::validation(format!("`first` must be at most {MAX_PAGE}")).into(),
-                );
-            }
-            n => n as usize,
-        };
+        let limit = page_size(first)? as usize;
         let after_position = after
             .as_deref()
             .map(|a| parse_position("after", a))

@@ -35,7 +35,8 @@ fn parse_cursor(cursor: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::validation("`after` is not a cursor this server issued"))
 }
 
-fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
+/// Validates a connection's `first` (default 20, at most 100).
+pub(crate) fn page_size(first: Option<i32>) -> Result<u64, ApiError> {
     match first.unwrap_or(DEFAULT_PAGE) {
         n if n < 0 => Err(ApiError::validation("`first` must not be negative")),
         n if n > MAX_PAGE => Err(ApiError::validation(format!(
