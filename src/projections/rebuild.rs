@@ -13,6 +13,9 @@ use tokio::sync::broadcast;
 
 use super::{EngineConfig, Outcome, ProjectionError, ProjectionWorker, ReadModels, checkpoint};
 
+/// How long the replaced generation's rows stay after the switch.
+const RETIRE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Where a rebuild stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildStatus {
@@ -200,6 +203,10 @@ impl Rebuild {
                         .await?
                     {
                         self.status.replaces = live;
+                        // A query reads the live generation, then its rows, in
+                        // two statements; give reads that saw the old number
+                        // time to finish before its rows go.
+                        tokio::time::sleep(RETIRE_GRACE).await;
                         self.retire(live).await?;
                         return Ok(());
                     }
