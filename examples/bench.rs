@@ -54,8 +54,10 @@ use anyhow::{Context, bail};
 use chronicle::Config;
 use chronicle::db::Db;
 use chronicle::domain::DomainEvent;
-use chronicle::domain::order::{OrderCreated, OrderEvent, OrderLine};
-use chronicle::store::{AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent};
+use chronicle::domain::order::{OrderAggregate, OrderCreated, OrderEvent, OrderLine};
+use chronicle::store::{
+    AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, Upcasters,
+};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -747,7 +749,7 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<Results> {
     // Phases 1–3 on a bare store (no server, no projections running).
     let db = Db::connect(url).await.context("Db::connect")?;
     chronicle::migrate(&db).await.context("migrate")?;
-    let store = EventStore::open(db.clone()).await?;
+    let store = EventStore::open(db.clone(), Upcasters::new().with::<OrderAggregate>()).await?;
     create_raw_table(&db).await?;
     create_raw_events_table(&db).await?;
 

@@ -13,10 +13,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::db::Db;
+use crate::domain::order::OrderAggregate;
 use crate::graphql::{AppSchema, build_schema};
-use crate::projections::{self, EngineConfig, Projection, ReadModels, default_projections};
-use crate::store::EventStore;
-use tokio::sync::{broadcast, watch};
+use crate::projections::{self, EngineConfig, Projection, ReadModels, Tasks, default_projections};
+use crate::store::{EventStore, Upcasters};
+use tokio::sync::broadcast;
 
 /// Notices buffered per subscriber before a slow one is told it lagged.
 const NOTICE_BUFFER: usize = 1024;
@@ -24,23 +25,35 @@ const NOTICE_BUFFER: usize = 1024;
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How long shutdown waits for background tasks (projection workers finish
+/// the batch in hand, rebuilds stop at a batch boundary).
+pub const TASK_SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// Server configuration (from the CLI and environment in `main`).
 #[derive(Clone)]
 pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
+    /// HS256 secret; `None` runs the server open (loopback only).
     pub jwt_secret: Option<String>,
+    /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Projection worker tuning.
     pub engine: EngineConfig,
     /// Events between two snapshots of a stream.
     pub snapshot_every: i32,
     /// The projections to run; `None` means `default_projections()`.
     pub projections: Option<Vec<Arc<dyn Projection>>>,
+    /// The upcasters of every aggregate whose events this server reads
+    /// (by default the Order aggregate's).
+    pub upcasters: Upcasters,
     /// Whether to start the projection workers (tests may drive them by
     /// hand with `try_process_batch`).
     pub start_projections: bool,
 }
 
 impl Config {
+    /// Defaults for everything but the database.
     pub fn new(database_url: impl Into<String>) -> Config {
         Config {
             database_url: database_url.into(),
@@ -49,6 +62,7 @@ impl Config {
             engine: EngineConfig::default(),
             snapshot_every: crate::store::DEFAULT_SNAPSHOT_EVERY,
             projections: None,
+            upcasters: Upcasters::new().with::<OrderAggregate>(),
             start_projections: true,
         }
     }
@@ -57,15 +71,28 @@ impl Config {
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The configuration it was built from.
     pub config: Arc<Config>,
+    /// The database.
     pub db: Db,
+    /// The event store.
     pub store: EventStore,
+    /// The read side (read models, notices, background tasks).
     pub read: ReadModels,
+    /// Verifies bearer tokens.
     pub auth: Authenticator,
+    /// The GraphQL schema.
     pub schema: AppSchema,
+    /// Renders /metrics.
     pub metrics: PrometheusHandle,
-    /// Set to true to stop the background workers.
-    pub stop: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// The background tasks (projection workers, rebuilds) and their stop
+    /// signal.
+    pub fn tasks(&self) -> &Tasks {
+        &self.read.tasks
+    }
 }
 
 /// Runs all pending migrations. On PostgreSQL a session advisory lock keeps
@@ -100,7 +127,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
     migrate(&db).await?;
-    let store = EventStore::open(db.clone())
+    let store = EventStore::open(db.clone(), config.upcasters.clone())
         .await
         .context("opening the event store")?
         .with_snapshot_every(config.snapshot_every);
@@ -119,11 +146,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         rates: Default::default(),
         jobs: Default::default(),
         poll_interval: config.engine.poll_interval,
+        tasks: Tasks::default(),
     };
     let schema = build_schema(read.clone());
-    let (stop, _) = watch::channel(false);
     if config.start_projections {
-        projections::start(&read, &config.engine, stop.subscribe())
+        projections::start(&read, &config.engine)
             .await
             .context("starting projections")?;
     }
@@ -135,7 +162,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         auth,
         schema,
         metrics,
-        stop: Arc::new(stop),
     })
 }
 
@@ -174,7 +200,9 @@ pub fn check_bind_address(addr: &SocketAddr, state: &AppState) -> anyhow::Result
     Ok(())
 }
 
-/// Serves HTTP on an already-bound listener until `shutdown` resolves.
+/// Serves HTTP on an already-bound listener until `shutdown` resolves,
+/// then stops the background tasks and waits for them (bounded by
+/// `TASK_SHUTDOWN_DEADLINE`).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -182,14 +210,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     check_bind_address(&addr, &state)?;
-    let stop = state.stop.clone();
+    let tasks = state.tasks().clone();
     let router = crate::http::router(state);
     tracing::info!(%addr, "chronicle listening");
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
-    stop.send_replace(true);
+    if !tasks.shutdown(TASK_SHUTDOWN_DEADLINE).await {
+        tracing::warn!("background tasks did not stop in time; exiting anyway");
+    }
     served
 }
 

@@ -8,8 +8,11 @@ use serde::Deserialize;
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// Sees and changes only their own orders.
     Customer,
+    /// Sees and changes every order.
     Staff,
+    /// Staff, plus operations (rebuilds).
     Admin,
 }
 
@@ -18,9 +21,13 @@ pub enum Role {
 pub enum Principal {
     /// No (valid) credentials on a server that requires them.
     Anonymous,
+    /// A verified caller.
     User {
+        /// The token's `sub`.
         user_id: String,
+        /// The token's `role`.
         role: Role,
+        /// The token's `customer_id` (customers only).
         customer_id: Option<String>,
     },
 }
@@ -56,6 +63,7 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
+    /// Verifies HS256 tokens signed with `secret`; `None` runs open.
     pub fn new(secret: Option<&str>) -> Authenticator {
         Authenticator {
             key: secret.map(|s| DecodingKey::from_secret(s.as_bytes())),

@@ -2,17 +2,17 @@
 //! concurrency, bounded retries and idempotent command ids. Generic over
 //! `Aggregate`, so a second aggregate reuses all of it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::domain::{Aggregate, DomainError, DomainEvent};
+use crate::domain::{Aggregate, DomainEvent, Refusal, RefusalKind};
 use crate::store::{
     AppendOutcome, CommandEntry, CommandStamp, EventMetadata, EventStore, ExpectedVersion,
     NewEvent, RecordedEvent, Snapshot, StoreError,
 };
-use chrono::{DateTime, Utc};
 
 /// How often a command without `expectedVersion` is retried on fresh state
 /// after losing a race before the conflict is reported.
@@ -21,37 +21,83 @@ const MAX_ATTEMPTS: u32 = 8;
 /// Who sent a command and how; becomes event metadata.
 #[derive(Debug, Clone, Default)]
 pub struct CommandContext {
+    /// Who sent it.
     pub user_id: Option<String>,
+    /// The request it came in (ties events to logs).
     pub correlation_id: Option<String>,
+    /// The client's idempotency key: a repeat returns the first result.
     pub command_id: Option<String>,
     /// When set, the command is refused unless the stream is at this version.
     pub expected_version: Option<i32>,
+    /// Why, when the command says (e.g. a cancellation reason).
     pub reason: Option<String>,
+    /// Free-form client information (user agent).
     pub client: Option<String>,
 }
 
 /// What a command did.
 #[derive(Debug, Clone)]
 pub struct CommandOutcome {
+    /// The stream the command acted on.
     pub aggregate_id: String,
+    /// The stream's version after the command.
     pub version: i32,
+    /// The global position of the command's last event.
     pub position: i64,
+    /// The events it appended (or appended the first time, on a repeat).
     pub events: Vec<RecordedEvent>,
 }
 
+/// Why a command did not take effect.
 #[derive(Debug, Error)]
 pub enum CommandError {
-    #[error(transparent)]
-    Domain(#[from] DomainError),
+    /// The aggregate refused it (the domain error, in words, and its kind).
+    #[error("{message}")]
+    Refused {
+        /// Validation, business rule or not found.
+        kind: RefusalKind,
+        /// The domain error's message.
+        message: String,
+    },
+    /// `expectedVersion` did not match, or every retry lost a race.
     #[error("expected version {expected}, but the stream is at version {actual}")]
-    Concurrency { expected: i32, actual: i32 },
+    Concurrency {
+        /// The version the caller expected.
+        expected: i32,
+        /// The stream's version.
+        actual: i32,
+    },
+    /// The command id was first used for another command or stream.
     #[error("commandId {0} was already used for a different command")]
     CommandIdReused(String),
+    /// The store failed (logged; INTERNAL for clients).
     #[error(transparent)]
     Store(StoreError),
 }
 
+impl CommandError {
+    /// Erases an aggregate's refusal to its kind and message.
+    pub fn refused(e: &impl Refusal) -> CommandError {
+        CommandError::Refused {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The `outcome` label of the command metrics.
+    fn outcome(&self) -> &'static str {
+        match self {
+            CommandError::Refused { .. } => "rejected",
+            CommandError::Concurrency { .. } => "conflict",
+            CommandError::CommandIdReused(_) => "rejected",
+            CommandError::Store(_) => "error",
+        }
+    }
+}
+
 impl From<StoreError> for CommandError {
+    /// A store conflict is the command's conflict; anything else stays a
+    /// store error.
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Concurrency {
@@ -68,6 +114,7 @@ impl From<StoreError> for CommandError {
 /// An aggregate's state rebuilt from its stream.
 #[derive(Debug, Clone)]
 pub struct Loaded<S> {
+    /// The folded state.
     pub state: S,
     /// The version the state reflects (0: the stream did not exist).
     pub version: i32,
@@ -82,6 +129,7 @@ pub struct Loaded<S> {
 /// Which state of a stream to rebuild.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadTarget {
+    /// Everything appended so far.
     Latest,
     /// The state after the event with this version.
     AtVersion(i32),
@@ -93,6 +141,14 @@ pub enum LoadTarget {
 /// state schema version, at or before the target) plus the events after
 /// it. A snapshot that does not decode is ignored and the stream replayed.
 pub async fn load<A: Aggregate>(
+    store: &EventStore,
+    id: &A::Id,
+    target: LoadTarget,
+) -> Result<Loaded<A::State>, StoreError> {
+    load_stream::<A>(store, &id.to_string(), target).await
+}
+
+async fn load_stream<A: Aggregate>(
     store: &EventStore,
     stream_id: &str,
     target: LoadTarget,
@@ -189,12 +245,34 @@ async fn maybe_snapshot<A: Aggregate>(
     }
 }
 
-/// Runs one command against one stream.
-#[tracing::instrument(skip(store, command, ctx), fields(stream_type = A::STREAM_TYPE, command_id = ctx.command_id))]
+/// Runs one command against one stream, and counts it in the command
+/// metrics (`chronicle_commands_total`, `chronicle_command_duration_seconds`
+/// by command and outcome).
+#[tracing::instrument(skip(store, id, command, ctx), fields(stream_type = A::STREAM_TYPE, stream_id = %id, command_id = ctx.command_id))]
 pub async fn execute<A: Aggregate>(
     store: &EventStore,
+    id: &A::Id,
+    command: &A::Command,
+    ctx: &CommandContext,
+) -> Result<CommandOutcome, CommandError> {
+    let started = Instant::now();
+    let name = A::command_name(command);
+    let result = execute_inner::<A>(store, &id.to_string(), name, command, ctx).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.outcome(),
+    };
+    metrics::counter!("chronicle_commands_total", "command" => name, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("chronicle_command_duration_seconds", "command" => name, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn execute_inner<A: Aggregate>(
+    store: &EventStore,
     stream_id: &str,
-    command_name: &str,
+    command_name: &'static str,
     command: &A::Command,
     ctx: &CommandContext,
 ) -> Result<CommandOutcome, CommandError> {
@@ -220,7 +298,7 @@ pub async fn execute<A: Aggregate>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = load::<A>(store, stream_id, LoadTarget::Latest).await?;
+        let loaded = load_stream::<A>(store, stream_id, LoadTarget::Latest).await?;
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
         {
@@ -229,7 +307,7 @@ pub async fn execute<A: Aggregate>(
                 actual: loaded.version,
             });
         }
-        let events = A::decide(&loaded.state, command)?;
+        let events = A::decide(&loaded.state, command).map_err(|e| CommandError::refused(&e))?;
         let new = events.iter().map(|e| encode(e, &metadata)).collect();
         let expected = if loaded.version == 0 {
             ExpectedVersion::NoStream

@@ -26,15 +26,18 @@ pub struct Db {
 /// A write transaction; on SQLite it also holds the process's write lock
 /// until it is committed or dropped.
 pub struct WriteTx {
+    /// The transaction.
     pub txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
+    /// Commits (and releases the SQLite write lock).
     pub async fn commit(self) -> Result<(), DbErr> {
         self.txn.commit().await
     }
 
+    /// Rolls back (and releases the SQLite write lock).
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
@@ -64,14 +67,17 @@ impl Db {
         })
     }
 
+    /// The SeaORM connection (pool).
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }
 
+    /// SQLite or PostgreSQL.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }
 
+    /// Whether this is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.backend() == DbBackend::Postgres
     }

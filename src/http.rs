@@ -19,8 +19,10 @@ use tracing::Instrument;
 use crate::app::AppState;
 use crate::graphql::{RequestContext, ensure_codes};
 
+/// The request header (and response header) carrying the correlation id.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
+/// The application's routes and layers.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()

@@ -1,14 +1,15 @@
 //! Chronicle: an event-sourced GraphQL API server.
 //!
 //! Layers, each depending only on those before it:
-//! `domain` (pure) <- `store` <- `commands` / `projections` <- `graphql` <- `http`.
-//! `app` wires them into an `AppState`; `main.rs` is a thin CLI.
+//! `domain` (pure, its own crate) <- `store` <- `commands` / `projections`
+//! <- `graphql` <- `http`. `app` wires them into an `AppState`; `main.rs`
+//! is a thin CLI. ARCHITECTURE.md has the codemap and the numbered
+//! invariants the code cites.
 
 pub mod app;
 pub mod auth;
 pub mod commands;
 pub mod db;
-pub mod domain;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
@@ -16,3 +17,5 @@ pub mod projections;
 pub mod store;
 
 pub use app::{AppState, Config, build_state, migrate, run};
+/// The pure domain (the `chronicle-domain` crate).
+pub use chronicle_domain as domain;

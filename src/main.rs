@@ -1,5 +1,6 @@
 //! The `chronicle` command line: parse, set up tracing, hand over to the library.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 
 use anyhow::Context;
@@ -32,6 +33,10 @@ enum Command {
     Rebuild {
         /// order_details, customer_order_history or sales_stats.
         projection: String,
+        /// Events applied per transaction (smaller: shorter transactions,
+        /// a quicker stop on SIGTERM).
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_size: u64,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -91,11 +96,15 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", chronicle::graphql::sdl_of_default_schema());
             Ok(())
         }
-        Some(Command::Rebuild { projection, db }) => rebuild(&projection, db).await,
+        Some(Command::Rebuild {
+            projection,
+            batch_size,
+            db,
+        }) => rebuild(&projection, batch_size, db).await,
     }
 }
 
-async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
+async fn rebuild(name: &str, batch_size: u64, db: DbArgs) -> anyhow::Result<()> {
     use chronicle::projections::{EngineConfig, rebuild};
     use indicatif::{ProgressBar, ProgressStyle};
 
@@ -103,7 +112,7 @@ async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
     config.start_projections = false;
     let state = chronicle::build_state(config).await?;
     let engine = EngineConfig {
-        batch_size: 1_000,
+        batch_size,
         ..EngineConfig::default()
     };
     let job = match rebuild::prepare(&state.read, name, &engine).await {
@@ -121,6 +130,16 @@ async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
         "rebuilding {name}: generation {} beside live generation {}, from position {} ({total} events)",
         start.generation, start.replaces, start.position
     );
+    // SIGTERM / Ctrl-C stop the rebuild at the next batch boundary; the
+    // unfinished generation is resumed by the next run.
+    let stop = state.tasks().stop.clone();
+    let on_signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    let plain = !std::io::stderr().is_terminal();
+    let mut last_line = std::time::Instant::now();
+    let mut first = true;
     let bar = ProgressBar::new(total.max(0) as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -136,8 +155,19 @@ async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
                 bar.set_length(done);
             }
             bar.set_position(done);
+            // Without a terminal the bar is hidden: log the first batch,
+            // then a line a second.
+            if plain && (first || last_line.elapsed() >= std::time::Duration::from_secs(1)) {
+                first = false;
+                last_line = std::time::Instant::now();
+                eprintln!(
+                    "rebuilding {name}: position {}, {done} events applied",
+                    s.position
+                );
+            }
         })
         .await;
+    on_signal.abort();
     bar.finish();
     match status.state {
         rebuild::RebuildState::Done => {
@@ -147,7 +177,11 @@ async fn rebuild(name: &str, db: DbArgs) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        _ => anyhow::bail!(
+        rebuild::RebuildState::Running => anyhow::bail!(
+            "rebuild of {name} stopped at position {}; the live read model is untouched and a new run resumes",
+            status.position
+        ),
+        rebuild::RebuildState::Failed => anyhow::bail!(
             "rebuild of {name} failed: {}; the live read model is untouched and a new run resumes",
             status.error.unwrap_or_default()
         ),

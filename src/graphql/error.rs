@@ -3,12 +3,15 @@
 
 use async_graphql::{ErrorExtensions, Value};
 
+use sea_orm::DbErr;
+
 use crate::commands::CommandError;
-use crate::domain::DomainError;
+use crate::domain::RefusalKind;
 use crate::store::StoreError;
 
 /// The contract's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)] // the variants are the contract's codes, documented in DESIGN.md
 pub enum ErrorCode {
     Validation,
     BusinessRule,
@@ -20,6 +23,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as clients see it in `extensions.code`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Validation => "VALIDATION",
@@ -37,12 +41,16 @@ impl ErrorCode {
 /// converts it through `From<ApiError>` below and keeps its code.
 #[derive(Debug)]
 pub struct ApiError {
+    /// `extensions.code`.
     pub code: ErrorCode,
+    /// The message (safe to show).
     pub message: String,
+    /// Further extensions (e.g. `expectedVersion`).
     pub extra: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
+    /// An error with a code and a message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
             code,
@@ -51,18 +59,22 @@ impl ApiError {
         }
     }
 
+    /// VALIDATION: the request is malformed.
     pub fn validation(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::Validation, message)
     }
 
+    /// NOT_FOUND.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::NotFound, message)
     }
 
+    /// FORBIDDEN: authenticated, but not allowed.
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::Forbidden, message)
     }
 
+    /// UNAUTHENTICATED: no valid credentials.
     pub fn unauthenticated(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorCode::Unauthenticated, message)
     }
@@ -77,6 +89,7 @@ impl ApiError {
         )
     }
 
+    /// Adds an extension.
     pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> ApiError {
         self.extra.push((key, value.into()));
         self
@@ -94,13 +107,20 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
-impl From<DomainError> for ApiError {
-    fn from(e: DomainError) -> Self {
-        match e {
-            DomainError::Validation(m) => ApiError::new(ErrorCode::Validation, m),
-            DomainError::BusinessRule(m) => ApiError::new(ErrorCode::BusinessRule, m),
-            DomainError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
+impl From<RefusalKind> for ErrorCode {
+    fn from(kind: RefusalKind) -> Self {
+        match kind {
+            RefusalKind::Validation => ErrorCode::Validation,
+            RefusalKind::BusinessRule => ErrorCode::BusinessRule,
+            RefusalKind::NotFound => ErrorCode::NotFound,
         }
+    }
+}
+
+/// A database failure is an internal error (logged, never shown).
+impl From<DbErr> for ApiError {
+    fn from(e: DbErr) -> Self {
+        ApiError::internal(&e)
     }
 }
 
@@ -116,13 +136,12 @@ impl From<StoreError> for ApiError {
 impl From<CommandError> for ApiError {
     fn from(e: CommandError) -> Self {
         match e {
-            CommandError::Domain(d) => d.into(),
-            CommandError::Concurrency { expected, actual } => ApiError::new(
-                ErrorCode::ConcurrencyConflict,
-                format!("expected version {expected}, but the order is at version {actual}"),
-            )
-            .with("expectedVersion", expected)
-            .with("actualVersion", actual),
+            CommandError::Refused { kind, message } => ApiError::new(kind.into(), message),
+            e @ CommandError::Concurrency { expected, actual } => {
+                ApiError::new(ErrorCode::ConcurrencyConflict, e.to_string())
+                    .with("expectedVersion", expected)
+                    .with("actualVersion", actual)
+            }
             e @ CommandError::CommandIdReused(_) => ApiError::validation(e.to_string()),
             CommandError::Store(s) => ApiError::internal(&s),
         }

@@ -1,13 +1,15 @@
 //! The global event feed: a query (a connection over the log) and a
 //! subscription that catches up from the store and then follows it live.
 
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 
 use super::error::ApiError;
-use super::read::page_size;
+use super::paging::log_page;
+use super::scalars::Position;
+use super::subscriptions::SubscriptionGauge;
 use super::types::EventRecord;
 use super::{read_models, request_context};
 use crate::store::{EventQuery, RecordedEvent};
@@ -15,12 +17,15 @@ use crate::store::{EventQuery, RecordedEvent};
 /// Which events to return. All given conditions must hold.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct EventFilter {
+    /// Only this stream's events.
     pub stream_id: Option<ID>,
+    /// Only events of these types.
     pub event_types: Option<Vec<String>>,
     /// recordedAt >= from
     pub from: Option<DateTime<Utc>>,
     /// recordedAt <= to
     pub to: Option<DateTime<Utc>>,
+    /// Only events of commands sent by this user.
     pub user_id: Option<String>,
 }
 
@@ -36,57 +41,45 @@ impl EventFilter {
     }
 }
 
-/// Parses a position given as a decimal string.
-pub(crate) fn parse_position(what: &str, value: &str) -> Result<i64, ApiError> {
-    value
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|p| *p >= 0)
-        .ok_or_else(|| {
-            ApiError::validation(format!("{what} must be a non-negative integer in a string"))
-        })
-}
-
+/// The feed query.
 #[derive(Default)]
 pub struct EventsQuery;
 
 #[Object]
 impl EventsQuery {
     /// The global event log in commit order. `after` is a cursor from a
-    /// previous page (an edge's cursor is the event's position).
+    /// previous page (an edge's cursor is the event's position). Staff and
+    /// admins only.
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start after this position (an `endCursor`, or a `CommandResult.position`)."
+        )]
         after: Option<String>,
-        first: Option<i32>,
-        filter: Option<EventFilter>,
+        #[graphql(desc = "Page size (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Conditions the events must meet.")] filter: Option<EventFilter>,
     ) -> Result<Connection<String, EventRecord>> {
         request_context(ctx).require_staff()?;
-        let limit = page_size(first)? as usize;
-        let after_position = after
-            .as_deref()
-            .map(|a| parse_position("after", a))
-            .transpose()?
-            .unwrap_or(0);
+        let mut page = log_page(first, after.as_deref())?;
+        // Position 0 is the start of the log, not a previous page.
+        page.after = page.after.filter(|p| p.0 > 0);
         let query = filter.unwrap_or_default().query();
         let store = &read_models(ctx).store;
-        let mut events = store
-            .read_filtered(after_position, limit + 1, &query)
+        let after_position = page.after.map_or(0, |p| p.0);
+        let events = store
+            .read_filtered(after_position, page.fetch() as usize, &query)
             .await
             .map_err(ApiError::from)?;
-        let has_next = events.len() > limit;
-        events.truncate(limit);
-        let mut connection = Connection::new(after_position > 0, has_next);
-        connection.edges.extend(
-            events
-                .iter()
-                .map(|e| Edge::new(e.position.to_string(), EventRecord::from(e))),
-        );
-        Ok(connection)
+        Ok(page.connection(
+            events,
+            |e| e.position.to_string(),
+            |e| EventRecord::from(&e),
+        ))
     }
 }
 
+/// The feed subscription.
 #[derive(Default)]
 pub struct EventsSubscription;
 
@@ -98,22 +91,23 @@ impl EventsSubscription {
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Start after this position (default: the current head, i.e. only new events)."
+        )]
         after_position: Option<String>,
-        filter: Option<EventFilter>,
+        #[graphql(desc = "Conditions the events must meet.")] filter: Option<EventFilter>,
     ) -> Result<impl Stream<Item = EventRecord>> {
         request_context(ctx).require_staff()?;
         let read = read_models(ctx).clone();
         let store = read.store.clone();
         let mut last = match after_position {
-            Some(p) => parse_position("afterPosition", &p)?,
+            Some(p) => Position::parse("afterPosition", &p)?.0,
             None => store.head_position().await.map_err(ApiError::from)?,
         };
         let query = filter.unwrap_or_default().query();
         let poll = read.poll_interval;
         let mut head = store.subscribe_head();
-        metrics::gauge!("chronicle_active_subscriptions", "subscription" => "events")
-            .increment(1.0);
-        let guard = SubscriptionGauge("events");
+        let guard = SubscriptionGauge::new("events");
         Ok(async_stream::stream! {
             let _guard = guard;
             const BATCH: u64 = 200;
@@ -144,14 +138,5 @@ impl EventsSubscription {
                 }
             }
         })
-    }
-}
-
-/// Counts a subscription in the active-subscriptions gauge while it lives.
-pub(crate) struct SubscriptionGauge(pub &'static str);
-
-impl Drop for SubscriptionGauge {
-    fn drop(&mut self) {
-        metrics::gauge!("chronicle_active_subscriptions", "subscription" => self.0).decrement(1.0);
     }
 }

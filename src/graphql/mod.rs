@@ -5,7 +5,8 @@ mod admin;
 pub mod error;
 mod events;
 mod order;
-mod read;
+pub mod paging;
+mod sales;
 pub mod scalars;
 mod subscriptions;
 pub mod types;
@@ -17,35 +18,49 @@ use crate::commands::CommandContext;
 use crate::projections::ReadModels;
 use crate::store::EventStore;
 pub use error::{ApiError, ErrorCode, ensure_codes};
+use types::CommandOptions;
 
 /// Deepest query accepted; guards against abusive nesting.
 const MAX_DEPTH: usize = 16;
 /// Most complex query accepted.
 const MAX_COMPLEXITY: usize = 5_000;
 
+/// Every query: one part per module.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(order::OrderQuery, read::ReadQuery, events::EventsQuery);
+pub struct QueryRoot(
+    order::OrderQuery,
+    sales::SalesQuery,
+    admin::AdminQuery,
+    events::EventsQuery,
+);
 
+/// Every mutation: the commands of each aggregate, and operations.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(order::OrderMutation, admin::AdminMutation);
 
+/// Every subscription.
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(
-    subscriptions::OrderSubscription,
+    order::OrderSubscription,
+    subscriptions::ProjectionSubscription,
     events::EventsSubscription,
     admin::AdminSubscription,
 );
 
+/// The schema type.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Per-request facts, put into every request by the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// Who is calling.
     pub principal: Principal,
+    /// The request's correlation id (stored in event metadata).
     pub correlation_id: String,
+    /// The user agent.
     pub client: Option<String>,
 }
 
@@ -82,31 +97,20 @@ impl RequestContext {
         }
     }
 
-    /// Builds the metadata context of a command.
+    /// Builds the metadata context of a command (the caller must be
+    /// authenticated; the options are validated).
     pub fn command(
         &self,
-        command_id: Option<String>,
-        expected_version: Option<i32>,
+        options: &CommandOptions,
         reason: Option<String>,
     ) -> Result<CommandContext, ApiError> {
         let (user_id, _, _) = self.user()?;
-        if let Some(id) = &command_id
-            && (id.trim().is_empty() || id.len() > 200)
-        {
-            return Err(ApiError::validation(
-                "commandId must be 1 to 200 characters",
-            ));
-        }
-        if let Some(v) = expected_version
-            && v < 0
-        {
-            return Err(ApiError::validation("expectedVersion must not be negative"));
-        }
+        let command_id = options.validate()?;
         Ok(CommandContext {
             user_id: Some(user_id.to_owned()),
             correlation_id: Some(self.correlation_id.clone()),
             command_id,
-            expected_version,
+            expected_version: options.expected_version,
             reason,
             client: self.client.clone(),
         })

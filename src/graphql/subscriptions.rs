@@ -1,25 +1,30 @@
 //! Push instead of polling: a client learns the moment a projection has
-//! applied its change.
+//! applied its change. `read_model_updates` is the loop every "this row
+//! changed" subscription uses; `projectionUpdated` streams the notices.
+
+use std::future::Future;
 
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::error::ApiError;
-use super::events::SubscriptionGauge;
-use super::order::parse_order_id;
-use super::types::Order;
+use super::scalars::Position;
 use super::{read_models, request_context};
-use crate::projections::{ProjectionNotice, order_details};
+use crate::projections::{ProjectionNotice, ReadModels};
 
 /// A projection applied an event.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ProjectionUpdate {
+    /// The projection that applied it.
     pub projection: String,
+    /// The aggregate whose read model changed.
     pub aggregate_id: ID,
+    /// The aggregate's version now readable.
     pub version: i32,
     /// The event's global position (a decimal i64).
-    pub position: String,
+    pub position: Position,
+    /// The event's type.
     pub event_type: String,
 }
 
@@ -29,95 +34,102 @@ impl From<ProjectionNotice> for ProjectionUpdate {
             projection: n.projection.to_owned(),
             aggregate_id: ID(n.aggregate_id),
             version: n.version,
-            position: n.position.to_string(),
+            position: Position(n.position),
             event_type: n.event_type,
         }
     }
 }
 
-#[derive(Default)]
-pub struct OrderSubscription;
+/// Counts a subscription in the active-subscriptions gauge while it lives.
+pub(crate) struct SubscriptionGauge(&'static str);
 
-#[Subscription]
-impl OrderSubscription {
-    /// The order's read model each time its projection applies an event
-    /// for it; at once if the read model is already past `afterVersion`
-    /// (or exists, without it). Subscribe after a mutation with
-    /// `afterVersion: result.version - 1` and the first message is a state
-    /// at least as new as the write. A subscriber that falls behind gets the
-    /// latest state, never an older one, never the same version twice.
-    async fn order_updated(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        after_version: Option<i32>,
-    ) -> Result<impl Stream<Item = Result<Order>>> {
-        let rc = request_context(ctx);
-        rc.user()?;
-        let id = parse_order_id(&id)?;
-        let read = read_models(ctx).clone();
-        // Subscribe before the first read, so no change falls in between.
-        let mut notices = read.notices.subscribe();
-        let mut last_sent = after_version.unwrap_or(0);
-        metrics::gauge!("chronicle_active_subscriptions", "subscription" => "orderUpdated")
-            .increment(1.0);
-        let guard = SubscriptionGauge("orderUpdated");
-        Ok(async_stream::stream! {
-            let _guard = guard;
-            let mut check = true;
-            loop {
-                if check {
-                    let current = async {
-                        let generation = read.live_generation(order_details::NAME).await?;
-                        order_details::get(read.db(), generation, &id).await
+impl SubscriptionGauge {
+    /// Counts one more `name` subscription until dropped.
+    pub(crate) fn new(name: &'static str) -> SubscriptionGauge {
+        metrics::gauge!("chronicle_active_subscriptions", "subscription" => name).increment(1.0);
+        SubscriptionGauge(name)
+    }
+}
+
+impl Drop for SubscriptionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("chronicle_active_subscriptions", "subscription" => self.0).decrement(1.0);
+    }
+}
+
+/// One aggregate's read-model row, each time `projection` applies an event
+/// for it, and at once if it is already past `after_version`. `fetch`
+/// reads the row as `(version, view)`; an error from it ends the stream.
+/// Subscribes to notices before the first read, so no change falls in
+/// between; a subscriber that lags re-reads the row (the latest state,
+/// never an older one, never a version twice).
+pub(crate) fn read_model_updates<T, F, Fut>(
+    read: &ReadModels,
+    gauge: &'static str,
+    projection: &'static str,
+    aggregate_id: String,
+    after_version: i32,
+    fetch: F,
+) -> impl Stream<Item = Result<T>> + use<T, F, Fut>
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Option<(i32, T)>, ApiError>> + Send,
+{
+    let mut notices = read.notices.subscribe();
+    let guard = SubscriptionGauge::new(gauge);
+    async_stream::stream! {
+        let _guard = guard;
+        let mut last_sent = after_version;
+        let mut check = true;
+        loop {
+            if check {
+                match fetch().await {
+                    Ok(Some((version, view))) if version > last_sent => {
+                        last_sent = version;
+                        yield Ok(view);
                     }
-                    .await;
-                    match current {
-                        Ok(Some(detail)) if detail.version > last_sent => {
-                            if let Err(e) = rc.require_customer_access(&detail.order.customer_id) {
-                                yield Err(e.into());
-                                return;
-                            }
-                            last_sent = detail.version;
-                            yield Ok(Order::from_detail(&detail));
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            yield Err(ApiError::internal(&e).into());
-                            return;
-                        }
+                    Ok(_) => {}
+                    Err(e) => {
+                        yield Err(e.into());
+                        return;
                     }
                 }
-                check = match notices.recv().await {
-                    Ok(n) => n.projection == order_details::NAME && n.aggregate_id == id && n.version > last_sent,
-                    // Fell behind: whatever we missed, the row has the latest.
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => return,
-                };
             }
-        })
+            check = match notices.recv().await {
+                Ok(n) => n.projection == projection && n.aggregate_id == aggregate_id && n.version > last_sent,
+                // Fell behind: whatever we missed, the row has the latest.
+                Err(RecvError::Lagged(_)) => true,
+                Err(RecvError::Closed) => return,
+            };
+        }
     }
+}
 
+/// The notices subscription.
+#[derive(Default)]
+pub struct ProjectionSubscription;
+
+#[Subscription]
+impl ProjectionSubscription {
     /// Every event a projection applies, optionally only for one projection
     /// and/or one aggregate. A subscriber that falls behind skips ahead.
+    /// Staff and admins only.
     async fn projection_updated(
         &self,
         ctx: &Context<'_>,
-        projection: Option<String>,
-        aggregate_id: Option<ID>,
+        #[graphql(desc = "Only this projection's notices.")] projection: Option<String>,
+        #[graphql(desc = "Only notices about this aggregate.")] aggregate_id: Option<ID>,
     ) -> Result<impl Stream<Item = ProjectionUpdate>> {
-        let rc = request_context(ctx);
-        rc.require_staff()?;
+        request_context(ctx).require_staff()?;
         let read = read_models(ctx);
         if let Some(p) = &projection
-            && !read.projections.iter().any(|known| known.name() == p)
+            && read.projection(p).is_none()
         {
             return Err(ApiError::validation(format!("unknown projection {p}")).into());
         }
         let mut notices = read.notices.subscribe();
-        metrics::gauge!("chronicle_active_subscriptions", "subscription" => "projectionUpdated")
-            .increment(1.0);
-        let guard = SubscriptionGauge("projectionUpdated");
+        let guard = SubscriptionGauge::new("projectionUpdated");
         Ok(async_stream::stream! {
             let _guard = guard;
             loop {

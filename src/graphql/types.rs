@@ -1,118 +1,30 @@
-//! GraphQL output types. They are not the domain's types: adapters below
-//! convert at the edge.
+//! GraphQL types shared by every aggregate: the event record, command
+//! results and the options every command takes. They are not the domain's
+//! or the store's types: adapters below convert at the edge.
 
-use async_graphql::{ComplexObject, Enum, ID, Json, SimpleObject};
+use async_graphql::{ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::scalars::Money;
+use super::error::ApiError;
+use super::scalars::Position;
 use crate::commands::CommandOutcome;
-use crate::domain::order::{self, OrderLine};
 use crate::store::{EventMetadata, RecordedEvent};
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::order::OrderStatus")]
-pub enum OrderStatus {
-    Pending,
-    Placed,
-    Paid,
-    Shipped,
-    Cancelled,
-}
-
-/// One line of an order.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct OrderItem {
-    pub sku: String,
-    pub name: String,
-    pub unit_price: Money,
-    pub quantity: i32,
-    /// unitPrice × quantity.
-    pub line_total: Money,
-}
-
-impl From<&OrderLine> for OrderItem {
-    fn from(l: &OrderLine) -> Self {
-        OrderItem {
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            unit_price: Money(l.unit_price),
-            quantity: l.quantity,
-            line_total: Money(l.unit_price * rust_decimal::Decimal::from(l.quantity)),
-        }
-    }
-}
-
-/// An order as a client sees it.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Order {
-    pub id: ID,
-    pub customer_id: ID,
-    pub status: OrderStatus,
-    pub items: Vec<OrderItem>,
-    pub total_amount: Money,
-    pub tracking_number: Option<String>,
-    pub payment_reference: Option<String>,
-    pub cancel_reason: Option<String>,
-    /// The number of events applied: the stream version this state reflects.
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Order {
-    /// Builds the view of a folded stream.
-    pub fn from_state(
-        id: &str,
-        state: &order::Order,
-        version: i32,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    ) -> Order {
-        Order {
-            id: ID(id.to_owned()),
-            customer_id: ID(state.customer_id.clone()),
-            status: state.status.into(),
-            items: state.lines.iter().map(OrderItem::from).collect(),
-            total_amount: Money(state.total),
-            tracking_number: state.tracking_number.clone(),
-            payment_reference: state.payment_reference.clone(),
-            cancel_reason: state.cancel_reason.clone(),
-            version,
-            created_at,
-            updated_at,
-        }
-    }
-}
-
-impl Order {
-    /// The view of a read-model row.
-    pub fn from_detail(d: &crate::projections::order_details::OrderDetail) -> Order {
-        let state = &d.order;
-        Order {
-            id: ID(d.order_id.clone()),
-            customer_id: ID(state.customer_id.clone()),
-            status: state.status.into(),
-            items: state.lines.iter().map(OrderItem::from).collect(),
-            total_amount: Money(state.total),
-            tracking_number: state.tracking_number.clone(),
-            payment_reference: state.payment_reference.clone(),
-            cancel_reason: state.cancel_reason.clone(),
-            version: d.version,
-            created_at: d.created_at,
-            updated_at: d.updated_at,
-        }
-    }
-}
 
 /// Who, when and why, as recorded with an event.
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(name = "EventMetadata")]
 pub struct EventMetadataView {
+    /// The user who sent the command (the token's `sub`).
     pub user_id: Option<String>,
+    /// The request the command came in (`x-correlation-id`).
     pub correlation_id: Option<String>,
+    /// The command that caused the event.
     pub causation_id: Option<String>,
+    /// The command's idempotency key.
     pub command_id: Option<String>,
+    /// Why, when the command said (e.g. a cancellation reason).
     pub reason: Option<String>,
+    /// The client (user agent).
     pub client: Option<String>,
 }
 
@@ -131,33 +43,33 @@ impl From<&EventMetadata> for EventMetadataView {
 
 /// One stored event (upcast to its current schema).
 #[derive(SimpleObject, Debug, Clone)]
-#[graphql(complex)]
 pub struct EventRecord {
-    #[graphql(skip)]
-    pub position_number: i64,
-    pub event_id: ID,
-    pub stream_id: ID,
-    pub stream_type: String,
-    pub version: i32,
-    pub event_type: String,
-    pub schema_version: i32,
-    pub data: Json<serde_json::Value>,
-    pub metadata: EventMetadataView,
-    pub recorded_at: DateTime<Utc>,
-}
-
-#[ComplexObject]
-impl EventRecord {
     /// The global position (a decimal i64), in commit order.
-    async fn position(&self) -> String {
-        self.position_number.to_string()
-    }
+    pub position: Position,
+    /// Unique id of the event.
+    pub event_id: ID,
+    /// The stream (aggregate) it belongs to.
+    pub stream_id: ID,
+    /// The kind of aggregate, e.g. `Order`.
+    pub stream_type: String,
+    /// Its version within the stream (1, 2, …).
+    pub version: i32,
+    /// e.g. `OrderPlaced`.
+    pub event_type: String,
+    /// The payload's schema version (after upcasting).
+    pub schema_version: i32,
+    /// The payload.
+    pub data: Json<serde_json::Value>,
+    /// Who, when and why.
+    pub metadata: EventMetadataView,
+    /// When it was committed.
+    pub recorded_at: DateTime<Utc>,
 }
 
 impl From<&RecordedEvent> for EventRecord {
     fn from(e: &RecordedEvent) -> Self {
         EventRecord {
-            position_number: e.position,
+            position: Position(e.position),
             event_id: ID(e.event_id.to_string()),
             stream_id: ID(e.stream_id.clone()),
             stream_type: e.stream_type.clone(),
@@ -174,12 +86,14 @@ impl From<&RecordedEvent> for EventRecord {
 /// What a command did.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct CommandResult {
+    /// The aggregate the command acted on (for createOrder: the new id).
     pub aggregate_id: ID,
     /// The aggregate's version after the command.
     pub version: i32,
     /// The global position of the command's last event (a decimal i64):
     /// resume the `events` subscription from here.
-    pub position: String,
+    pub position: Position,
+    /// The events the command appended.
     pub events: Vec<EventRecord>,
 }
 
@@ -188,8 +102,41 @@ impl From<CommandOutcome> for CommandResult {
         CommandResult {
             aggregate_id: ID(o.aggregate_id),
             version: o.version,
-            position: o.position.to_string(),
+            position: Position(o.position),
             events: o.events.iter().map(EventRecord::from).collect(),
         }
+    }
+}
+
+/// The options every command input takes (flattened into each input, so
+/// on the wire they are fields of `CreateOrderInput`, `PlaceOrderInput`, …).
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct CommandOptions {
+    /// Optional idempotency key (1 to 200 characters): a repeated
+    /// commandId returns the first result and appends nothing.
+    pub command_id: Option<ID>,
+    /// Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+    /// aggregate is at this version. Without it, a command that loses a
+    /// race is retried on fresh state.
+    pub expected_version: Option<i32>,
+}
+
+impl CommandOptions {
+    /// Checks the options (the command id's length, a non-negative
+    /// version); returns the command id.
+    pub fn validate(&self) -> Result<Option<String>, ApiError> {
+        if let Some(id) = &self.command_id
+            && (id.trim().is_empty() || id.len() > 200)
+        {
+            return Err(ApiError::validation(
+                "commandId must be 1 to 200 characters",
+            ));
+        }
+        if let Some(v) = self.expected_version
+            && v < 0
+        {
+            return Err(ApiError::validation("expectedVersion must not be negative"));
+        }
+        Ok(self.command_id.as_ref().map(|c| c.0.clone()))
     }
 }

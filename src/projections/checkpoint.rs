@@ -1,11 +1,14 @@
 //! The `checkpoints` table: per projection and generation, how far it got,
 //! whether it is the live one, and why it stopped if it did.
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    prelude::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, DeriveValueType, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, prelude::Expr,
 };
 
 use crate::db::Db;
@@ -22,7 +25,7 @@ pub(crate) mod entity {
         pub generation: i32,
         pub live: bool,
         pub position: i64,
-        pub state: String,
+        pub state: super::ProjectionState,
         pub last_error: Option<String>,
         pub failed_position: Option<i64>,
         pub last_event_at: Option<DateTimeUtc>,
@@ -37,33 +40,58 @@ pub(crate) mod entity {
 
 use entity::{ActiveModel, Column, Entity};
 
-/// Whether a projection is keeping up or stuck.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether a projection is keeping up or stuck (a text column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, DeriveValueType)]
+#[sea_orm(value_type = "String")]
 pub enum ProjectionState {
+    /// Applying events as they come.
     Running,
+    /// Stopped at `failed_position`; retried with backoff.
     Failed,
 }
 
-impl ProjectionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
+impl fmt::Display for ProjectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
             ProjectionState::Running => "RUNNING",
             ProjectionState::Failed => "FAILED",
-        }
+        })
+    }
+}
+
+impl FromStr for ProjectionState {
+    type Err = DbErr;
+
+    /// Anything but FAILED reads as running (the column's only other value).
+    fn from_str(s: &str) -> Result<Self, DbErr> {
+        Ok(if s == "FAILED" {
+            ProjectionState::Failed
+        } else {
+            ProjectionState::Running
+        })
     }
 }
 
 /// One row of `checkpoints`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checkpoint {
+    /// The projection.
     pub name: String,
+    /// The read-model generation this checkpoint belongs to.
     pub generation: i32,
+    /// Whether queries read this generation.
     pub live: bool,
+    /// The last position applied.
     pub position: i64,
+    /// Running or failed.
     pub state: ProjectionState,
+    /// Why it failed, while failed.
     pub last_error: Option<String>,
+    /// Where it failed, while failed.
     pub failed_position: Option<i64>,
+    /// When the last applied event was recorded.
     pub last_event_at: Option<DateTime<Utc>>,
+    /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -74,11 +102,7 @@ impl From<entity::Model> for Checkpoint {
             generation: m.generation,
             live: m.live,
             position: m.position,
-            state: if m.state == "FAILED" {
-                ProjectionState::Failed
-            } else {
-                ProjectionState::Running
-            },
+            state: m.state,
             last_error: m.last_error,
             failed_position: m.failed_position,
             last_event_at: m.last_event_at,
@@ -96,7 +120,7 @@ async fn insert_if_missing(db: &Db, name: &str, generation: i32, live: bool) -> 
         generation: Set(generation),
         live: Set(live),
         position: Set(0),
-        state: Set(ProjectionState::Running.as_str().to_owned()),
+        state: Set(ProjectionState::Running),
         last_error: Set(None),
         failed_position: Set(None),
         last_event_at: Set(None),
@@ -245,10 +269,7 @@ pub async fn advance<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     Entity::update_many()
         .col_expr(Column::Position, Expr::value(position))
-        .col_expr(
-            Column::State,
-            Expr::value(ProjectionState::Running.as_str()),
-        )
+        .col_expr(Column::State, Expr::value(ProjectionState::Running))
         .col_expr(Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(Column::FailedPosition, Expr::value(Option::<i64>::None))
         .col_expr(Column::LastEventAt, Expr::value(Some(last_event_at)))
@@ -270,7 +291,7 @@ pub async fn mark_failed(
 ) -> Result<(), DbErr> {
     let tx = db.begin_write().await?;
     Entity::update_many()
-        .col_expr(Column::State, Expr::value(ProjectionState::Failed.as_str()))
+        .col_expr(Column::State, Expr::value(ProjectionState::Failed))
         .col_expr(Column::LastError, Expr::value(Some(error.to_owned())))
         .col_expr(Column::FailedPosition, Expr::value(Some(position)))
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))

@@ -11,11 +11,14 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Projection, ProjectionError, Touched};
+use super::columns::{MoneyColumn, StatusColumn};
+use super::{BatchError, Projection, ProjectionError, Touched, decode_batch};
 use crate::db::Db;
-use crate::domain::order::{OrderEvent, OrderStatus};
+use crate::domain::Aggregate;
+use crate::domain::order::{OrderAggregate, OrderEvent, OrderStatus};
 use crate::store::RecordedEvent;
 
+/// The projection's (and checkpoint's) name.
 pub const NAME: &str = "customer_order_history";
 
 pub(crate) mod entity {
@@ -30,8 +33,8 @@ pub(crate) mod entity {
         pub customer_id: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub order_id: String,
-        pub status: String,
-        pub total_amount: String,
+        pub status: super::StatusColumn,
+        pub total_amount: super::MoneyColumn,
         pub created_position: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -48,11 +51,17 @@ use entity::{Column, Entity};
 /// One line of a customer's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerOrder {
+    /// The order's id.
     pub order_id: String,
+    /// Its current status.
     pub status: OrderStatus,
+    /// Its current total.
     pub total_amount: Decimal,
+    /// Position of its OrderCreated event: the listing order and cursor.
     pub created_position: i64,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When its last event was recorded.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -77,8 +86,9 @@ impl Projection for CustomerOrderHistory {
         NAME
     }
 
-    fn handles(&self, event_type: &str) -> bool {
-        event_type.starts_with("Order") || event_type.starts_with("Item")
+    fn handles(&self, stream_type: &str, _event_type: &str) -> bool {
+        // Every Order event can change a status or a total.
+        stream_type == OrderAggregate::STREAM_TYPE
     }
 
     /// Gathers each order's final status and total over the batch, then
@@ -88,15 +98,12 @@ impl Projection for CustomerOrderHistory {
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+    ) -> Result<Vec<Touched>, BatchError> {
         let mut pending: HashMap<String, Pending> = HashMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut touched = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            if event.stream_type != "Order" {
-                continue;
-            }
-            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+        for item in decode_batch::<OrderAggregate>(events) {
+            let (i, event, decoded) = item?;
             let entry = pending.entry(event.stream_id.clone()).or_insert_with(|| {
                 order.push(event.stream_id.clone());
                 Pending::default()
@@ -109,8 +116,8 @@ impl Projection for CustomerOrderHistory {
                         generation,
                         customer_id: created.customer_id.clone(),
                         order_id: event.stream_id.clone(),
-                        status: OrderStatus::Pending.as_str().to_owned(),
-                        total_amount: created.total.to_string(),
+                        status: OrderStatus::Pending.into(),
+                        total_amount: created.total.into(),
                         created_position: event.position,
                         created_at: event.recorded_at,
                         updated_at: event.recorded_at,
@@ -128,10 +135,10 @@ impl Projection for CustomerOrderHistory {
             }
             if let Some(row) = &mut entry.insert {
                 if let Some(status) = entry.status {
-                    row.status = status.as_str().to_owned();
+                    row.status = status.into();
                 }
                 if let Some(total) = entry.total {
-                    row.total_amount = total.to_string();
+                    row.total_amount = total.into();
                 }
                 row.updated_at = event.recorded_at;
             }
@@ -153,18 +160,18 @@ impl Projection for CustomerOrderHistory {
                 update = update.col_expr(Column::UpdatedAt, Expr::value(at));
             }
             if let Some(total) = p.total {
-                update = update.col_expr(Column::TotalAmount, Expr::value(total.to_string()));
+                update = update.col_expr(Column::TotalAmount, Expr::value(MoneyColumn(total)));
             }
             if let Some(status) = p.status {
-                update = update.col_expr(Column::Status, Expr::value(status.as_str()));
+                update = update.col_expr(Column::Status, Expr::value(StatusColumn(status)));
             }
             let result = update
                 .exec(txn)
                 .await
-                .map_err(|e| (p.last_index, e.into()))?;
+                .map_err(|e| BatchError::at(p.last_index, e))?;
             if result.rows_affected == 0 {
                 let event = events[p.last_index];
-                return Err((
+                return Err(BatchError::at(
                     p.last_index,
                     ProjectionError::handler(event, "no history row for this order"),
                 ));
@@ -174,7 +181,7 @@ impl Projection for CustomerOrderHistory {
             Entity::insert_many(inserts)
                 .exec_without_returning(txn)
                 .await
-                .map_err(|e| (0, e.into()))?;
+                .map_err(|e| BatchError::at(0, e))?;
         }
         Ok(touched)
     }
@@ -196,8 +203,8 @@ impl Projection for CustomerOrderHistory {
                 serde_json::json!([
                     m.customer_id,
                     m.order_id,
-                    m.status,
-                    m.total_amount,
+                    m.status.to_string(),
+                    m.total_amount.to_string(),
                     m.created_position,
                     m.created_at,
                     m.updated_at
@@ -221,25 +228,20 @@ pub async fn list(
     if let Some(before) = before_position {
         query = query.filter(Column::CreatedPosition.lt(before));
     }
-    query
+    let rows = query
         .order_by_desc(Column::CreatedPosition)
         .limit(limit)
         .all(db.conn())
-        .await?
+        .await?;
+    Ok(rows
         .into_iter()
-        .map(|m| {
-            Ok(CustomerOrder {
-                status: OrderStatus::parse(&m.status)
-                    .ok_or_else(|| DbErr::Custom(format!("bad status {}", m.status)))?,
-                total_amount: m
-                    .total_amount
-                    .parse()
-                    .map_err(|_| DbErr::Custom(format!("bad total {}", m.total_amount)))?,
-                order_id: m.order_id,
-                created_position: m.created_position,
-                created_at: m.created_at,
-                updated_at: m.updated_at,
-            })
+        .map(|m| CustomerOrder {
+            status: m.status.0,
+            total_amount: m.total_amount.0,
+            order_id: m.order_id,
+            created_position: m.created_position,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
         })
-        .collect()
+        .collect())
 }

@@ -7,22 +7,28 @@
 //! subscriptions listen to.
 
 mod checkpoint;
+mod columns;
 pub mod customer_order_history;
 pub mod order_details;
 mod rate;
 pub mod rebuild;
 pub mod sales_stats;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::FutureExt;
 use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::Value;
 use thiserror::Error;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::db::Db;
+use crate::domain::Aggregate;
 use crate::store::{EventStore, RecordedEvent, StoreError};
 pub use checkpoint::{Checkpoint, ProjectionState};
 
@@ -30,9 +36,13 @@ pub use checkpoint::{Checkpoint, ProjectionState};
 /// changed, at which version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Touched {
+    /// The stream (aggregate) whose rows changed.
     pub aggregate_id: String,
+    /// The stream version the rows now reflect.
     pub version: i32,
+    /// The event's global position.
     pub position: i64,
+    /// The event's type.
     pub event_type: String,
 }
 
@@ -51,24 +61,52 @@ impl Touched {
 /// Sent after a projection committed an event: the change is now readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectionNotice {
+    /// The projection that applied it.
     pub projection: &'static str,
+    /// The stream (aggregate) whose read model changed.
     pub aggregate_id: String,
+    /// The stream version now readable.
     pub version: i32,
+    /// The event's global position.
     pub position: i64,
+    /// The event's type.
     pub event_type: String,
 }
 
+/// Why a projection step failed.
 #[derive(Debug, Error)]
 pub enum ProjectionError {
+    /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// Reading the log failed (or an event did not decode).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A handler refused an event.
     #[error("event {position} ({event_type}): {message}")]
     Handler {
+        /// The event's position.
         position: i64,
+        /// The event's type.
         event_type: String,
+        /// What was wrong.
         message: String,
+    },
+    /// A handler panicked on an event (caught; the projection is FAILED).
+    #[error("event {position} ({event_type}): handler panicked: {message}")]
+    Panicked {
+        /// The event's position.
+        position: i64,
+        /// The event's type.
+        event_type: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// This generation's checkpoint is gone (a rebuild replaced it).
+    #[error("the checkpoint of generation {generation} disappeared")]
+    CheckpointGone {
+        /// The generation.
+        generation: i32,
     },
 }
 
@@ -83,24 +121,63 @@ impl ProjectionError {
     }
 }
 
+/// A batch that a projection could not apply: the index (in the slice it
+/// was given) of the event that failed, and why. The engine rolls the whole
+/// batch back and commits only the events before `index`.
+#[derive(Debug)]
+pub struct BatchError {
+    /// Index of the failing event in the batch handed to `apply_batch`.
+    pub index: usize,
+    /// Why it failed.
+    pub error: ProjectionError,
+}
+
+impl BatchError {
+    /// The event at `index` failed with `error`.
+    pub fn at(index: usize, error: impl Into<ProjectionError>) -> BatchError {
+        BatchError {
+            index,
+            error: error.into(),
+        }
+    }
+}
+
+/// The handled events of aggregate `A` in a batch, decoded, each with its
+/// index in the batch: the loop every projection starts with, written once.
+/// Events of other stream types are skipped; an event that does not decode
+/// is a `BatchError` at its index.
+pub fn decode_batch<'a, A: Aggregate>(
+    events: &'a [&'a RecordedEvent],
+) -> impl Iterator<Item = Result<(usize, &'a RecordedEvent, A::Event), BatchError>> + 'a {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.stream_type == A::STREAM_TYPE)
+        .map(|(i, e)| {
+            e.decode::<A::Event>()
+                .map(|decoded| (i, *e, decoded))
+                .map_err(|err| BatchError::at(i, err))
+        })
+}
+
 /// A read model built from events. Handlers write only through the given
 /// transaction and only rows of the given generation.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Stable name; the checkpoint's key.
     fn name(&self) -> &'static str;
-    /// Whether this projection cares about an event type (others only move
-    /// the checkpoint).
-    fn handles(&self, event_type: &str) -> bool;
+    /// Whether this projection cares about an event (others only move the
+    /// checkpoint).
+    fn handles(&self, stream_type: &str, event_type: &str) -> bool;
     /// Applies the handled events of a batch, in order, reading and writing
-    /// each row once per batch. On failure, names the index (in `events`)
-    /// of the event that failed; the caller rolls the whole batch back.
+    /// each row once per batch. On failure, names the event that failed;
+    /// the caller rolls the whole batch back.
     async fn apply_batch(
         &self,
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)>;
+    ) -> Result<Vec<Touched>, BatchError>;
     /// Deletes every row of a generation.
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr>;
     /// Every row of a generation as JSON, in a deterministic order, without
@@ -134,6 +211,7 @@ pub fn default_projections() -> Vec<Arc<dyn Projection>> {
 /// Tuning of the workers.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    /// Most events read and applied per transaction.
     pub batch_size: u64,
     /// How often an idle worker looks for events nobody told it about
     /// (appends by another instance, a lost wake-up).
@@ -156,13 +234,34 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// A batch was committed (`events` read, checkpoint now `position`).
-    Processed { events: usize, position: i64 },
+    Processed {
+        /// Events read (handled or not).
+        events: usize,
+        /// The checkpoint after the batch.
+        position: i64,
+    },
     /// Nothing after the checkpoint.
     Idle,
     /// Stopped at the event at `position`; everything before it is committed.
-    Failed { position: i64, error: String },
+    Failed {
+        /// The failing event's position.
+        position: i64,
+        /// Why.
+        error: String,
+    },
     /// This generation has no checkpoint (it was replaced by a rebuild).
     Retired,
+}
+
+/// What applying one batch in one transaction came to.
+enum Applied {
+    /// Committed; the checkpoint is now at this position.
+    Committed(i64),
+    /// Another worker had moved the checkpoint (to this position) since
+    /// the batch was read: nothing was written.
+    Moved(i64),
+    /// The projection refused (or panicked on) an event: rolled back.
+    Refused(BatchError),
 }
 
 /// Runs one projection for one generation.
@@ -195,6 +294,7 @@ impl ProjectionWorker {
         checkpoint::load_or_create(self.db(), self.projection.name(), self.generation).await
     }
 
+    /// The projection's name.
     pub fn name(&self) -> &'static str {
         self.projection.name()
     }
@@ -204,7 +304,8 @@ impl ProjectionWorker {
     }
 
     /// Reads the next batch after the checkpoint and applies it, with the
-    /// new checkpoint, in one transaction. Tests drain a projection with it.
+    /// new checkpoint, in one transaction (invariant 5). Tests drain a
+    /// projection with it.
     pub async fn try_process_batch(&self) -> Result<Outcome, ProjectionError> {
         let name = self.projection.name();
         let Some(checkpoint) = checkpoint::load(self.db(), name, self.generation).await? else {
@@ -218,40 +319,76 @@ impl ProjectionWorker {
         if batch.is_empty() {
             return Ok(Outcome::Idle);
         }
-        match self.apply_batch(checkpoint.position, &batch).await? {
-            Ok(position) => Ok(Outcome::Processed {
-                events: batch.len(),
-                position,
-            }),
-            Err((failed_at, error)) => {
-                // Keep everything before the failing event: it applied fine.
-                if failed_at > 0 {
-                    let prefix = &batch[..failed_at];
-                    if let Err((_, e)) = self.apply_batch(checkpoint.position, prefix).await? {
-                        tracing::warn!(projection = name, error = %e, "prefix failed on retry");
+        let refused = match self.apply(checkpoint.position, &batch).await? {
+            Applied::Committed(position) | Applied::Moved(position) => {
+                return Ok(Outcome::Processed {
+                    events: batch.len(),
+                    position,
+                });
+            }
+            Applied::Refused(refused) => refused,
+        };
+        // Keep everything before the failing event: it applied fine.
+        if refused.index > 0
+            && let Applied::Refused(again) = self
+                .apply(checkpoint.position, &batch[..refused.index])
+                .await?
+        {
+            tracing::warn!(projection = name, error = %again.error, "prefix failed on retry");
+        }
+        let event = &batch[refused.index.min(batch.len() - 1)];
+        let message = refused.error.to_string();
+        checkpoint::mark_failed(self.db(), name, self.generation, event.position, &message).await?;
+        metrics::counter!("chronicle_projection_failures_total", "projection" => name).increment(1);
+        Ok(Outcome::Failed {
+            position: event.position,
+            error: message,
+        })
+    }
+
+    /// Applies `batch` (which starts right after `from`) in one transaction.
+    /// A panic in the handler is caught: it is attributed to the first event
+    /// that panics on its own, found by applying the events one at a time.
+    async fn apply(&self, from: i64, batch: &[RecordedEvent]) -> Result<Applied, ProjectionError> {
+        match AssertUnwindSafe(self.apply_once(from, batch))
+            .catch_unwind()
+            .await
+        {
+            Ok(applied) => applied,
+            Err(panic) if batch.len() == 1 => {
+                let event = &batch[0];
+                Ok(Applied::Refused(BatchError::at(
+                    0,
+                    ProjectionError::Panicked {
+                        position: event.position,
+                        event_type: event.event_type.clone(),
+                        message: panic_message(panic.as_ref()),
+                    },
+                )))
+            }
+            Err(_) => {
+                for (i, event) in batch.iter().enumerate() {
+                    let from = if i == 0 { from } else { batch[i - 1].position };
+                    match Box::pin(self.apply(from, std::slice::from_ref(event))).await? {
+                        Applied::Committed(_) | Applied::Moved(_) => {}
+                        Applied::Refused(e) => {
+                            // The events before it are committed one by one
+                            // already; report the index for the caller.
+                            return Ok(Applied::Refused(BatchError::at(i, e.error)));
+                        }
                     }
                 }
-                let event = &batch[failed_at];
-                let message = error.to_string();
-                checkpoint::mark_failed(self.db(), name, self.generation, event.position, &message)
-                    .await?;
-                metrics::counter!("chronicle_projection_failures_total", "projection" => name)
-                    .increment(1);
-                Ok(Outcome::Failed {
-                    position: event.position,
-                    error: message,
-                })
+                // Panicked as a batch, fine one by one (a flaky handler).
+                Ok(Applied::Committed(batch[batch.len() - 1].position))
             }
         }
     }
 
-    /// Applies `batch` (which starts right after `from`) in one transaction.
-    /// The inner error names the index of the event that failed.
-    async fn apply_batch(
+    async fn apply_once(
         &self,
         from: i64,
         batch: &[RecordedEvent],
-    ) -> Result<Result<i64, (usize, ProjectionError)>, ProjectionError> {
+    ) -> Result<Applied, ProjectionError> {
         let name = self.projection.name();
         let tx = self.db().begin_write().await?;
         // Another worker (another instance, a restarted task) may have moved
@@ -259,12 +396,12 @@ impl ProjectionWorker {
         let current = checkpoint::lock_position(&tx.txn, name, self.generation).await?;
         if current != from {
             tx.rollback().await?;
-            return Ok(Ok(current));
+            return Ok(Applied::Moved(current));
         }
         let (indices, handled): (Vec<usize>, Vec<&RecordedEvent>) = batch
             .iter()
             .enumerate()
-            .filter(|(_, e)| self.projection.handles(&e.event_type))
+            .filter(|(_, e)| self.projection.handles(&e.stream_type, &e.event_type))
             .unzip();
         let touched = match self
             .projection
@@ -272,17 +409,24 @@ impl ProjectionWorker {
             .await
         {
             Ok(touched) => touched,
-            Err((i, e)) => {
+            Err(refused) => {
                 tx.rollback().await?;
-                return Ok(Err((indices.get(i).copied().unwrap_or(0), e)));
+                let index = indices.get(refused.index).copied().unwrap_or(0);
+                return Ok(Applied::Refused(BatchError::at(index, refused.error)));
             }
         };
-        let last = batch.last().map(|e| (e.position, e.recorded_at));
-        let Some((position, recorded_at)) = last else {
+        let Some(last) = batch.last() else {
             tx.rollback().await?;
-            return Ok(Ok(from));
+            return Ok(Applied::Moved(from));
         };
-        checkpoint::advance(&tx.txn, name, self.generation, position, recorded_at).await?;
+        checkpoint::advance(
+            &tx.txn,
+            name,
+            self.generation,
+            last.position,
+            last.recorded_at,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!("chronicle_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
@@ -297,19 +441,20 @@ impl ProjectionWorker {
                 event_type: t.event_type,
             });
         }
-        Ok(Ok(position))
+        Ok(Applied::Committed(last.position))
     }
 
     /// Processes batches until stopped or retired: wakes on appends (the
     /// store's head signal), polls as a fallback, and backs off while
-    /// failing.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    /// failing. A stop takes effect between batches, so the batch in hand
+    /// is committed (or rolled back) first.
+    pub async fn run(self, stop: CancellationToken) {
         let name = self.projection.name();
         let mut head = self.read.store.subscribe_head();
         let mut backoff = Duration::from_millis(100);
         let mut last_live_check = tokio::time::Instant::now();
         loop {
-            if *stop.borrow() {
+            if stop.is_cancelled() {
                 return;
             }
             let wait = match self.try_process_batch().await {
@@ -348,18 +493,30 @@ impl ProjectionWorker {
             tokio::select! {
                 _ = head.changed() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                _ = stop.cancelled() => {}
             }
         }
     }
+}
+
+/// The text of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// The read side as the GraphQL layer sees it: the database, the notices
 /// and the projections' names.
 #[derive(Clone)]
 pub struct ReadModels {
+    /// The event store (and through it the database).
     pub store: EventStore,
+    /// What projections applied, as it commits.
     pub notices: broadcast::Sender<ProjectionNotice>,
+    /// The projections this process runs.
     pub projections: Arc<Vec<Arc<dyn Projection>>>,
     /// Recent throughput per projection and generation.
     pub rates: rate::Rates,
@@ -367,9 +524,44 @@ pub struct ReadModels {
     pub jobs: rebuild::Jobs,
     /// How often live readers look for appends nobody told them about.
     pub poll_interval: Duration,
+    /// The background tasks (workers, rebuilds) and their stop signal.
+    pub tasks: Tasks,
+}
+
+/// Every background task of a process, so that shutdown can stop them and
+/// wait for them (with a deadline) instead of leaving them detached.
+#[derive(Clone, Default)]
+pub struct Tasks {
+    /// Tracks the spawned tasks.
+    pub tracker: TaskTracker,
+    /// Cancelled when the process stops; tasks stop at their next batch
+    /// boundary.
+    pub stop: CancellationToken,
+}
+
+impl Tasks {
+    /// Spawns a tracked task.
+    pub fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.tracker.spawn(task)
+    }
+
+    /// Tells every task to stop and waits up to `deadline` for them.
+    /// Returns whether they all finished in time.
+    pub async fn shutdown(&self, deadline: Duration) -> bool {
+        self.stop.cancel();
+        self.tracker.close();
+        tokio::time::timeout(deadline, self.tracker.wait())
+            .await
+            .is_ok()
+    }
 }
 
 impl ReadModels {
+    /// The database.
     pub fn db(&self) -> &Db {
         self.store.db()
     }
@@ -401,19 +593,17 @@ impl ReadModels {
     }
 }
 
-/// Starts a supervisor per projection: it runs a worker on the live
-/// generation and, when a rebuild replaces that generation, on the new one.
-pub async fn start(
-    read: &ReadModels,
-    config: &EngineConfig,
-    stop: watch::Receiver<bool>,
-) -> Result<(), DbErr> {
+/// Starts a supervisor per projection (tracked in `read.tasks`): it runs a
+/// worker on the live generation and, when a rebuild replaces that
+/// generation, on the new one, until the tasks are stopped.
+pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr> {
     for p in read.projections.iter() {
         // Fail start-up (not a background task) if the database is unusable.
         read.live_generation(p.name()).await?;
-        let (p, read, config, stop) = (p.clone(), read.clone(), config.clone(), stop.clone());
-        tokio::spawn(async move {
-            while !*stop.borrow() {
+        let (p, read, config) = (p.clone(), read.clone(), config.clone());
+        let stop = read.tasks.stop.clone();
+        read.tasks.clone().spawn(async move {
+            while !stop.is_cancelled() {
                 match read.live_generation(p.name()).await {
                     Ok(generation) => {
                         ProjectionWorker::new(p.clone(), &read, generation, config.clone())
@@ -422,7 +612,10 @@ pub async fn start(
                     }
                     Err(e) => {
                         tracing::error!(projection = p.name(), error = %e, "cannot read the live generation");
-                        tokio::time::sleep(config.poll_interval).await;
+                        tokio::select! {
+                            _ = tokio::time::sleep(config.poll_interval) => {}
+                            _ = stop.cancelled() => {}
+                        }
                     }
                 }
             }

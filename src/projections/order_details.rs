@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 
 use sea_orm::{
@@ -11,11 +10,14 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Projection, ProjectionError, Touched};
+use super::columns::{MoneyColumn, StatusColumn};
+use super::{BatchError, Projection, ProjectionError, Touched, decode_batch};
 use crate::db::Db;
-use crate::domain::order::{self, Order, OrderEvent, OrderStatus};
+use crate::domain::Aggregate;
+use crate::domain::order::{self, Order, OrderAggregate, OrderId, OrderStatus};
 use crate::store::RecordedEvent;
 
+/// The projection's (and checkpoint's) name.
 pub const NAME: &str = "order_details";
 
 pub(crate) mod entity {
@@ -29,10 +31,10 @@ pub(crate) mod entity {
         #[sea_orm(primary_key, auto_increment = false)]
         pub order_id: String,
         pub customer_id: String,
-        pub status: String,
+        pub status: super::StatusColumn,
         #[sea_orm(column_type = "JsonBinary")]
         pub items: Json,
-        pub total_amount: String,
+        pub total_amount: super::MoneyColumn,
         pub tracking_number: Option<String>,
         pub payment_reference: Option<String>,
         pub cancel_reason: Option<String>,
@@ -54,28 +56,30 @@ use entity::{Column, Entity};
 /// An order as the read model holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderDetail {
+    /// The order's id.
     pub order_id: String,
+    /// Its state, as the aggregate would fold it.
     pub order: Order,
+    /// The stream version this row reflects.
     pub version: i32,
     /// Position of the OrderCreated event: the listing order and cursor.
     pub created_position: i64,
+    /// Position of the last event applied.
     pub last_position: i64,
+    /// When the order was created.
     pub created_at: DateTime<Utc>,
+    /// When its last event was recorded.
     pub updated_at: DateTime<Utc>,
 }
 
 impl OrderDetail {
     fn from_model(m: entity::Model) -> Result<OrderDetail, DbErr> {
-        let corrupt =
-            |what: &str| DbErr::Custom(format!("order_details {}: bad {what}", m.order_id));
         let order = Order {
             customer_id: m.customer_id.clone(),
-            status: OrderStatus::parse(&m.status).ok_or_else(|| corrupt("status"))?,
-            lines: serde_json::from_value(m.items.clone()).map_err(|_| corrupt("items"))?,
-            total: m
-                .total_amount
-                .parse::<Decimal>()
-                .map_err(|_| corrupt("total"))?,
+            status: m.status.0,
+            lines: serde_json::from_value(m.items.clone())
+                .map_err(|_| DbErr::Custom(format!("order_details {}: bad items", m.order_id)))?,
+            total: m.total_amount.0,
             tracking_number: m.tracking_number.clone(),
             payment_reference: m.payment_reference.clone(),
             cancel_reason: m.cancel_reason.clone(),
@@ -106,9 +110,9 @@ impl Pending {
             generation: Set(generation),
             order_id: Set(d.order_id),
             customer_id: Set(d.order.customer_id),
-            status: Set(d.order.status.as_str().to_owned()),
+            status: Set(d.order.status.into()),
             items: Set(serde_json::to_value(&d.order.lines).unwrap_or(Value::Null)),
-            total_amount: Set(d.order.total.to_string()),
+            total_amount: Set(d.order.total.into()),
             tracking_number: Set(d.order.tracking_number),
             payment_reference: Set(d.order.payment_reference),
             cancel_reason: Set(d.order.cancel_reason),
@@ -130,8 +134,8 @@ impl Projection for OrderDetails {
         NAME
     }
 
-    fn handles(&self, _event_type: &str) -> bool {
-        true
+    fn handles(&self, stream_type: &str, _event_type: &str) -> bool {
+        stream_type == OrderAggregate::STREAM_TYPE
     }
 
     /// Reads each order of the batch once, folds its events in memory with
@@ -141,12 +145,8 @@ impl Projection for OrderDetails {
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
-        let ids: BTreeSet<&str> = events
-            .iter()
-            .filter(|e| e.stream_type == "Order")
-            .map(|e| e.stream_id.as_str())
-            .collect();
+    ) -> Result<Vec<Touched>, BatchError> {
+        let ids: BTreeSet<&str> = events.iter().map(|e| e.stream_id.as_str()).collect();
         let mut rows: HashMap<String, Pending> = HashMap::new();
         if !ids.is_empty() {
             let existing = Entity::find()
@@ -154,9 +154,9 @@ impl Projection for OrderDetails {
                 .filter(Column::OrderId.is_in(ids.iter().copied()))
                 .all(txn)
                 .await
-                .map_err(|e| (0, e.into()))?;
+                .map_err(|e| BatchError::at(0, e))?;
             for m in existing {
-                let detail = OrderDetail::from_model(m).map_err(|e| (0, e.into()))?;
+                let detail = OrderDetail::from_model(m).map_err(|e| BatchError::at(0, e))?;
                 rows.insert(
                     detail.order_id.clone(),
                     Pending {
@@ -168,17 +168,14 @@ impl Projection for OrderDetails {
             }
         }
         let mut touched = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            if event.stream_type != "Order" {
-                continue;
-            }
-            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+        for item in decode_batch::<OrderAggregate>(events) {
+            let (i, event, decoded) = item?;
             match rows.get_mut(&event.stream_id) {
                 None => {
                     let Some(order) = order::evolve(None, &decoded) else {
                         let e =
                             ProjectionError::handler(event, "no order_details row for this order");
-                        return Err((i, e));
+                        return Err(BatchError::at(i, e));
                     };
                     let detail = OrderDetail {
                         order_id: event.stream_id.clone(),
@@ -202,9 +199,11 @@ impl Projection for OrderDetails {
                     if row.detail.version >= event.version {
                         continue; // already applied
                     }
-                    let Some(order) = order::evolve(Some(row.detail.order.clone()), &decoded)
-                    else {
-                        return Err((
+                    // Take the state instead of cloning it: a long order
+                    // (1,000 lines) would otherwise be copied per event.
+                    let current = std::mem::take(&mut row.detail.order);
+                    let Some(order) = order::evolve(Some(current), &decoded) else {
+                        return Err(BatchError::at(
                             i,
                             ProjectionError::handler(event, "event does not fit the order"),
                         ));
@@ -226,13 +225,13 @@ impl Projection for OrderDetails {
             Entity::insert_many(new.into_iter().map(|r| r.into_active(generation)))
                 .exec_without_returning(txn)
                 .await
-                .map_err(|e| (0, e.into()))?;
+                .map_err(|e| BatchError::at(0, e))?;
         }
         for row in updated {
             row.into_active(generation)
                 .update(txn)
                 .await
-                .map_err(|e| (0, e.into()))?;
+                .map_err(|e| BatchError::at(0, e))?;
         }
         Ok(touched)
     }
@@ -253,9 +252,9 @@ impl Projection for OrderDetails {
                 serde_json::json!([
                     m.order_id,
                     m.customer_id,
-                    m.status,
+                    m.status.to_string(),
                     m.items,
-                    m.total_amount,
+                    m.total_amount.to_string(),
                     m.tracking_number,
                     m.payment_reference,
                     m.cancel_reason,
@@ -271,8 +270,12 @@ impl Projection for OrderDetails {
 }
 
 /// One order from the live read model.
-pub async fn get(db: &Db, generation: i32, order_id: &str) -> Result<Option<OrderDetail>, DbErr> {
-    Entity::find_by_id((generation, order_id.to_owned()))
+pub async fn get(
+    db: &Db,
+    generation: i32,
+    order_id: &OrderId,
+) -> Result<Option<OrderDetail>, DbErr> {
+    Entity::find_by_id((generation, order_id.to_string()))
         .one(db.conn())
         .await?
         .map(OrderDetail::from_model)
@@ -291,7 +294,7 @@ pub async fn list(
 ) -> Result<Vec<OrderDetail>, DbErr> {
     let mut query = Entity::find().filter(Column::Generation.eq(generation));
     if let Some(status) = status {
-        query = query.filter(Column::Status.eq(status.as_str()));
+        query = query.filter(Column::Status.eq(StatusColumn(status)));
     }
     if let Some(customer) = customer_id {
         query = query.filter(Column::CustomerId.eq(customer));

@@ -19,25 +19,35 @@ const RETIRE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 /// Where a rebuild stands.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RebuildStatus {
+    /// The projection being rebuilt.
     pub projection: String,
     /// The generation being built.
     pub generation: i32,
     /// The generation it replaces.
     pub replaces: i32,
+    /// How far the new generation has got.
     pub position: i64,
+    /// The store's head when last looked at.
     pub head: i64,
     /// Events applied by this run.
     pub events_done: u64,
+    /// When this run started.
     pub started_at: DateTime<Utc>,
+    /// Running, done or failed.
     pub state: RebuildState,
+    /// Why it failed.
     pub error: Option<String>,
 }
 
+/// Where a rebuild is in its life. A rebuild stopped by shutdown stays
+/// `Running`: its generation is unfinished and the next run resumes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RebuildState {
+    /// Applying events (or stopped at a batch boundary, resumable).
     Running,
     /// The new generation is live.
     Done,
+    /// Stopped by an error; the live generation is untouched.
     Failed,
 }
 
@@ -48,6 +58,7 @@ pub struct Jobs {
 }
 
 impl Jobs {
+    /// The last known status of a rebuild of `name` run here.
     pub fn get(&self, name: &str) -> Option<RebuildStatus> {
         self.inner.lock().ok()?.get(name).cloned()
     }
@@ -76,8 +87,10 @@ impl Jobs {
 /// Why a rebuild could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RebuildError {
+    /// No projection has that name.
     #[error("unknown projection {0}")]
     UnknownProjection(String),
+    /// Preparing it failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
 }
@@ -147,16 +160,22 @@ pub async fn prepare(
 }
 
 impl Rebuild {
+    /// Where it stands.
     pub fn status(&self) -> &RebuildStatus {
         &self.status
     }
 
-    /// Runs to completion, calling `progress` after every batch.
+    /// Runs to completion, calling `progress` after every batch. When the
+    /// process's tasks are stopped it returns at the next batch boundary
+    /// with the state still `Running` (resumable by the next run).
     pub async fn run(mut self, mut progress: impl FnMut(&RebuildStatus)) -> RebuildStatus {
         let started = Instant::now();
         let result = self.run_inner(&mut progress).await;
         match result {
-            Ok(()) => self.status.state = RebuildState::Done,
+            Ok(true) => self.status.state = RebuildState::Done,
+            Ok(false) => {
+                tracing::info!(projection = %self.status.projection, position = self.status.position, "rebuild stopped; the next run resumes");
+            }
             Err(e) => {
                 tracing::error!(projection = %self.status.projection, error = %e, "rebuild failed");
                 self.status.state = RebuildState::Failed;
@@ -176,12 +195,17 @@ impl Rebuild {
         self.status
     }
 
+    /// Whether it finished (false: stopped at a batch boundary).
     async fn run_inner(
         &mut self,
         progress: &mut impl FnMut(&RebuildStatus),
-    ) -> Result<(), ProjectionError> {
+    ) -> Result<bool, ProjectionError> {
         let name = self.status.projection.clone();
+        let stop = self.read.tasks.stop.clone();
         loop {
+            if stop.is_cancelled() {
+                return Ok(false);
+            }
             match self.worker.try_process_batch().await? {
                 Outcome::Processed { events, position } => {
                     self.status.events_done += events as u64;
@@ -197,7 +221,7 @@ impl Rebuild {
                     if live == self.status.generation {
                         // Another process running the same rebuild switched
                         // first; there is nothing left to retire here.
-                        return Ok(());
+                        return Ok(true);
                     }
                     if checkpoint::swap_live(self.read.db(), &name, live, self.status.generation)
                         .await?
@@ -205,10 +229,13 @@ impl Rebuild {
                         self.status.replaces = live;
                         // A query reads the live generation, then its rows, in
                         // two statements; give reads that saw the old number
-                        // time to finish before its rows go.
-                        tokio::time::sleep(RETIRE_GRACE).await;
+                        // time to finish before its rows go (unless stopping).
+                        tokio::select! {
+                            _ = tokio::time::sleep(RETIRE_GRACE) => {}
+                            _ = stop.cancelled() => {}
+                        }
                         self.retire(live).await?;
-                        return Ok(());
+                        return Ok(true);
                     }
                     tokio::task::yield_now().await;
                 }
@@ -220,9 +247,9 @@ impl Rebuild {
                     });
                 }
                 Outcome::Retired => {
-                    return Err(ProjectionError::Database(sea_orm::DbErr::Custom(
-                        "the rebuild's checkpoint disappeared".into(),
-                    )));
+                    return Err(ProjectionError::CheckpointGone {
+                        generation: self.status.generation,
+                    });
                 }
             }
         }

@@ -11,11 +11,14 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{Projection, ProjectionError, Touched};
+use super::columns::MoneyColumn;
+use super::{BatchError, Projection, ProjectionError, Touched, decode_batch};
 use crate::db::Db;
-use crate::domain::order::OrderEvent;
+use crate::domain::Aggregate;
+use crate::domain::order::{OrderAggregate, OrderEvent};
 use crate::store::RecordedEvent;
 
+/// The projection's (and checkpoint's) name.
 pub const NAME: &str = "sales_stats";
 
 pub(crate) mod entity {
@@ -33,7 +36,7 @@ pub(crate) mod entity {
         pub orders_paid: i64,
         pub orders_shipped: i64,
         pub orders_cancelled: i64,
-        pub revenue: String,
+        pub revenue: super::MoneyColumn,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -49,11 +52,17 @@ use entity::{Column, Entity};
 pub struct DailySales {
     /// YYYY-MM-DD, UTC.
     pub day: String,
+    /// Orders created that day.
     pub orders_created: i64,
+    /// Orders placed that day.
     pub orders_placed: i64,
+    /// Orders paid that day.
     pub orders_paid: i64,
+    /// Orders shipped that day.
     pub orders_shipped: i64,
+    /// Orders cancelled that day.
     pub orders_cancelled: i64,
+    /// Sum of the payments received that day.
     pub revenue: Decimal,
 }
 
@@ -66,11 +75,12 @@ impl Projection for SalesStats {
         NAME
     }
 
-    fn handles(&self, event_type: &str) -> bool {
-        matches!(
-            event_type,
-            "OrderCreated" | "OrderPlaced" | "OrderPaid" | "OrderShipped" | "OrderCancelled"
-        )
+    fn handles(&self, stream_type: &str, event_type: &str) -> bool {
+        stream_type == OrderAggregate::STREAM_TYPE
+            && matches!(
+                event_type,
+                "OrderCreated" | "OrderPlaced" | "OrderPaid" | "OrderShipped" | "OrderCancelled"
+            )
     }
 
     /// Counts in memory per day, then writes each day's row once.
@@ -79,7 +89,7 @@ impl Projection for SalesStats {
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+    ) -> Result<Vec<Touched>, BatchError> {
         let day_of = |e: &RecordedEvent| e.recorded_at.format("%Y-%m-%d").to_string();
         let days: BTreeSet<String> = events.iter().map(|e| day_of(e)).collect();
         // (stats, exists in the table)
@@ -90,18 +100,15 @@ impl Projection for SalesStats {
                 .filter(Column::Day.is_in(days.iter().cloned()))
                 .all(txn)
                 .await
-                .map_err(|e| (0, e.into()))?;
+                .map_err(|e| BatchError::at(0, e))?;
             for m in existing {
-                let stats = from_model(m).map_err(|e| (0, e.into()))?;
+                let stats = from_model(m);
                 rows.insert(stats.day.clone(), (stats, true));
             }
         }
         let mut touched = Vec::new();
-        for (i, event) in events.iter().enumerate() {
-            if event.stream_type != "Order" {
-                continue;
-            }
-            let decoded: OrderEvent = event.decode().map_err(|e| (i, e.into()))?;
+        for item in decode_batch::<OrderAggregate>(events) {
+            let (i, event, decoded) = item?;
             let day = day_of(event);
             let (stats, _) = rows.entry(day.clone()).or_insert_with(|| {
                 (
@@ -112,15 +119,23 @@ impl Projection for SalesStats {
                     false,
                 )
             });
+            // Checked arithmetic: an overflow fails this projection at this
+            // event (FAILED, with the position), never a panic.
+            let overflow =
+                || BatchError::at(i, ProjectionError::handler(event, "sales figures overflow"));
+            let count = |n: &mut i64| -> Result<(), BatchError> {
+                *n = n.checked_add(1).ok_or_else(overflow)?;
+                Ok(())
+            };
             match &decoded {
-                OrderEvent::OrderCreated(_) => stats.orders_created += 1,
-                OrderEvent::OrderPlaced(_) => stats.orders_placed += 1,
+                OrderEvent::OrderCreated(_) => count(&mut stats.orders_created)?,
+                OrderEvent::OrderPlaced(_) => count(&mut stats.orders_placed)?,
                 OrderEvent::OrderPaid(e) => {
-                    stats.orders_paid += 1;
-                    stats.revenue += e.amount;
+                    count(&mut stats.orders_paid)?;
+                    stats.revenue = stats.revenue.checked_add(e.amount).ok_or_else(overflow)?;
                 }
-                OrderEvent::OrderShipped(_) => stats.orders_shipped += 1,
-                OrderEvent::OrderCancelled(_) => stats.orders_cancelled += 1,
+                OrderEvent::OrderShipped(_) => count(&mut stats.orders_shipped)?,
+                OrderEvent::OrderCancelled(_) => count(&mut stats.orders_cancelled)?,
                 OrderEvent::ItemAdded(_) | OrderEvent::ItemRemoved(_) => continue,
             }
             touched.push(Touched::by(event));
@@ -134,14 +149,14 @@ impl Projection for SalesStats {
                 orders_paid: Set(stats.orders_paid),
                 orders_shipped: Set(stats.orders_shipped),
                 orders_cancelled: Set(stats.orders_cancelled),
-                revenue: Set(stats.revenue.to_string()),
+                revenue: Set(stats.revenue.into()),
             };
             let written = if exists {
                 active.update(txn).await.map(|_| ())
             } else {
                 active.insert(txn).await.map(|_| ())
             };
-            written.map_err(|e| (0, e.into()))?;
+            written.map_err(|e| BatchError::at(0, e))?;
         }
         Ok(touched)
     }
@@ -169,19 +184,16 @@ impl Projection for SalesStats {
     }
 }
 
-fn from_model(m: entity::Model) -> Result<DailySales, DbErr> {
-    Ok(DailySales {
-        revenue: m
-            .revenue
-            .parse()
-            .map_err(|_| DbErr::Custom(format!("sales_stats {}: bad revenue", m.day)))?,
+fn from_model(m: entity::Model) -> DailySales {
+    DailySales {
+        revenue: m.revenue.0,
         day: m.day,
         orders_created: m.orders_created,
         orders_placed: m.orders_placed,
         orders_paid: m.orders_paid,
         orders_shipped: m.orders_shipped,
         orders_cancelled: m.orders_cancelled,
-    })
+    }
 }
 
 /// Days in `[from, to]` (YYYY-MM-DD, inclusive), oldest first.
@@ -198,11 +210,11 @@ pub async fn list(
     if let Some(to) = to {
         query = query.filter(Column::Day.lte(to));
     }
-    query
+    Ok(query
         .order_by_asc(Column::Day)
         .all(db.conn())
         .await?
         .into_iter()
         .map(from_model)
-        .collect()
+        .collect())
 }

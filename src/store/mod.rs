@@ -6,6 +6,7 @@ mod entities;
 pub mod upcast;
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use entities::{command_log, events, snapshots};
+pub use upcast::Upcasters;
 
 /// Key of the transaction-scoped advisory lock that serializes appends on
 /// PostgreSQL (see ARCHITECTURE.md, "global order").
@@ -68,15 +70,19 @@ impl fmt::Display for ExpectedVersion {
 /// Who did it, in what request, and why. Stored with every event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventMetadata {
+    /// Who sent the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The request it came in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
     /// The command that caused the event (its command id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<String>,
+    /// The command's idempotency key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_id: Option<String>,
+    /// Why, when the command said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Free-form client information (user agent, …).
@@ -87,24 +93,38 @@ pub struct EventMetadata {
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// e.g. `OrderCreated`.
     pub event_type: String,
+    /// The payload's schema version.
     pub schema_version: i32,
+    /// The payload.
     pub data: Value,
+    /// Who, when and why.
     pub metadata: EventMetadata,
 }
 
 /// An event as stored (after upcasting, on every read path).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordedEvent {
+    /// Global position, in commit order (invariant 3).
     pub position: i64,
+    /// Unique id.
     pub event_id: Uuid,
+    /// The stream (aggregate) it belongs to.
     pub stream_id: String,
+    /// The aggregate type, e.g. `Order`.
     pub stream_type: String,
+    /// Version within the stream, from 1 without gaps (invariant 2).
     pub version: i32,
+    /// e.g. `OrderCreated`.
     pub event_type: String,
+    /// The payload's schema version after upcasting.
     pub schema_version: i32,
+    /// The payload, upcast to the current schema.
     pub data: Value,
+    /// Who, when and why.
     pub metadata: EventMetadata,
+    /// When it was committed.
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -123,14 +143,20 @@ impl RecordedEvent {
 /// Conditions on events for the global feed; all given ones must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventQuery {
+    /// Only this stream.
     pub stream_id: Option<String>,
+    /// Only these event types.
     pub event_types: Option<Vec<String>>,
+    /// recorded_at >= from.
     pub from: Option<DateTime<Utc>>,
+    /// recorded_at <= to.
     pub to: Option<DateTime<Utc>>,
+    /// Only events whose metadata names this user.
     pub user_id: Option<String>,
 }
 
 impl EventQuery {
+    /// Whether an event meets every given condition.
     pub fn matches(&self, e: &RecordedEvent) -> bool {
         self.stream_id.as_ref().is_none_or(|s| *s == e.stream_id)
             && self
@@ -149,18 +175,26 @@ impl EventQuery {
 /// Marks an append as the effect of a command, for idempotent retries.
 #[derive(Debug, Clone)]
 pub struct CommandStamp {
+    /// The client's idempotency key.
     pub command_id: String,
+    /// The command's name (a reused id must name the same command).
     pub command_name: String,
 }
 
 /// What a command id was first used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandEntry {
+    /// The idempotency key.
     pub command_id: String,
+    /// The command it was first used for.
     pub command_name: String,
+    /// The stream it acted on.
     pub stream_id: String,
+    /// Position of its first event.
     pub first_position: i64,
+    /// Position of its last event.
     pub last_position: i64,
+    /// The stream's version after it.
     pub version: i32,
 }
 
@@ -173,26 +207,42 @@ pub enum AppendOutcome {
     Duplicate(CommandEntry),
 }
 
+/// Why the store failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// The stream is not at the expected version; nothing was written.
     #[error("stream {stream_id}: expected version {expected}, actual version {actual}")]
     Concurrency {
+        /// The stream.
         stream_id: String,
+        /// What the writer expected.
         expected: ExpectedVersion,
+        /// The stream's version.
         actual: i32,
     },
+    /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// A stored row does not decode (or an upcaster could not read it).
     #[error("stored event {position} cannot be decoded: {message}")]
-    Corrupt { position: i64, message: String },
+    Corrupt {
+        /// The event's position.
+        position: i64,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 /// A stored snapshot of an aggregate's state after `version`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// The stream.
     pub stream_id: String,
+    /// The stream version the state reflects.
     pub version: i32,
+    /// The state's schema version (`Aggregate::STATE_SCHEMA_VERSION`).
     pub schema_version: i32,
+    /// The serialized state.
     pub state: Value,
     /// When the event at `version` was recorded.
     pub event_recorded_at: DateTime<Utc>,
@@ -207,21 +257,25 @@ pub struct EventStore {
     db: Db,
     head: watch::Sender<i64>,
     snapshot_every: i32,
+    upcasters: Arc<Upcasters>,
 }
 
 impl EventStore {
-    /// Opens the store and reads the current head position.
-    pub async fn open(db: Db) -> Result<EventStore, StoreError> {
+    /// Opens the store and reads the current head position. Events are
+    /// upcast with `upcasters` on every read path.
+    pub async fn open(db: Db, upcasters: Upcasters) -> Result<EventStore, StoreError> {
         let store = EventStore {
             db,
             head: watch::Sender::new(0),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            upcasters: Arc::new(upcasters),
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
         Ok(store)
     }
 
+    /// The database this store writes to.
     pub fn db(&self) -> &Db {
         &self.db
     }
@@ -232,6 +286,7 @@ impl EventStore {
         self
     }
 
+    /// Events between two snapshots of a stream.
     pub fn snapshot_every(&self) -> i32 {
         self.snapshot_every
     }
@@ -446,7 +501,7 @@ impl EventStore {
             }
             .insert(txn)
             .await?;
-            recorded.push(to_recorded(model)?);
+            recorded.push(self.to_recorded(model)?);
         }
         if let (Some(stamp), Some(first), Some(last)) = (command, recorded.first(), recorded.last())
         {
@@ -481,7 +536,7 @@ impl EventStore {
             .order_by_asc(events::Column::Position)
             .all(self.db.conn())
             .await?;
-        rows.into_iter().map(to_recorded).collect()
+        rows.into_iter().map(|m| self.to_recorded(m)).collect()
     }
 
     /// The stream's current version (0 when it does not exist).
@@ -506,7 +561,7 @@ impl EventStore {
             .order_by_asc(events::Column::Version)
             .all(self.db.conn())
             .await?;
-        rows.into_iter().map(to_recorded).collect()
+        rows.into_iter().map(|m| self.to_recorded(m)).collect()
     }
 
     /// Up to `limit` events with a position greater than `after`, in
@@ -518,7 +573,7 @@ impl EventStore {
             .limit(limit)
             .all(self.db.conn())
             .await?;
-        rows.into_iter().map(to_recorded).collect()
+        rows.into_iter().map(|m| self.to_recorded(m)).collect()
     }
 
     /// Up to `limit` events after `after` that match `query`, in position
@@ -555,7 +610,7 @@ impl EventStore {
             let exhausted = (rows.len() as u64) < SCAN;
             for row in rows {
                 cursor = row.position;
-                let event = to_recorded(row)?;
+                let event = self.to_recorded(row)?;
                 if query.matches(&event) {
                     out.push(event);
                     if out.len() >= limit {
@@ -630,22 +685,30 @@ async fn find_command<C: ConnectionTrait>(
         }))
 }
 
-fn to_recorded(m: events::Model) -> Result<RecordedEvent, StoreError> {
-    let metadata = serde_json::from_value(m.metadata).map_err(|e| StoreError::Corrupt {
-        position: m.position,
-        message: e.to_string(),
-    })?;
-    let (schema_version, data) = upcast::upcast(&m.event_type, m.schema_version, m.data);
-    Ok(RecordedEvent {
-        position: m.position,
-        event_id: m.event_id,
-        stream_id: m.stream_id,
-        stream_type: m.stream_type,
-        version: m.version,
-        event_type: m.event_type,
-        schema_version,
-        data,
-        metadata,
-        recorded_at: m.recorded_at,
-    })
+impl EventStore {
+    /// A stored row as the rest of the code sees it: metadata decoded and
+    /// the payload upcast to the current schema.
+    fn to_recorded(&self, m: events::Model) -> Result<RecordedEvent, StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+            position: m.position,
+            message: e.to_string(),
+        };
+        let metadata = serde_json::from_value(m.metadata).map_err(corrupt)?;
+        let (schema_version, data) = self
+            .upcasters
+            .upcast(&m.stream_type, &m.event_type, m.schema_version, m.data)
+            .map_err(corrupt)?;
+        Ok(RecordedEvent {
+            position: m.position,
+            event_id: m.event_id,
+            stream_id: m.stream_id,
+            stream_type: m.stream_type,
+            version: m.version,
+            event_type: m.event_type,
+            schema_version,
+            data,
+            metadata,
+            recorded_at: m.recorded_at,
+        })
+    }
 }

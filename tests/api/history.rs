@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chronicle::commands::{self, CommandContext, LoadTarget};
 use chronicle::domain::Aggregate;
-use chronicle::domain::order::{OrderAggregate, OrderCommand, OrderLine};
+use chronicle::domain::order::{OrderAggregate, OrderCommand, OrderId, OrderLine};
 use chronicle::store::{EventMetadata, ExpectedVersion, NewEvent, Snapshot};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
@@ -120,18 +120,18 @@ fn line(sku: String) -> OrderLine {
 async fn loading_reads_the_snapshot_plus_at_most_n_events(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.start_projections = false).await;
     let store = &app.state.store;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = OrderId::from_uuid(uuid::Uuid::new_v4());
     let ctx = CommandContext::default();
     let create = OrderCommand::CreateOrder {
         customer_id: "c".into(),
         items: vec![line("S0".into())],
     };
-    commands::execute::<OrderAggregate>(store, &id, "createOrder", &create, &ctx)
+    commands::execute::<OrderAggregate>(store, &id, &create, &ctx)
         .await
         .unwrap();
     for i in 1..1000 {
         let add = OrderCommand::AddItem(line(format!("S{i}")));
-        commands::execute::<OrderAggregate>(store, &id, "addItem", &add, &ctx)
+        commands::execute::<OrderAggregate>(store, &id, &add, &ctx)
             .await
             .unwrap();
     }
@@ -157,7 +157,7 @@ async fn loading_reads_the_snapshot_plus_at_most_n_events(backend: Backend) {
         .save_snapshot(
             "Order",
             Snapshot {
-                stream_id: id.clone(),
+                stream_id: id.to_string(),
                 version: 1000,
                 schema_version: OrderAggregate::STATE_SCHEMA_VERSION + 1,
                 state: json!({"something": "else"}),

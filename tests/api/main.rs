@@ -12,6 +12,8 @@ mod lifecycle;
 mod paging;
 mod projections;
 mod schema;
+mod second_aggregate;
+mod shutdown;
 mod store;
 mod subscriptions;
 mod validation;

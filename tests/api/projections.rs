@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chronicle::db::Db;
 use chronicle::projections::{
-    EngineConfig, Outcome, Projection, ProjectionError, ProjectionWorker, Touched,
+    BatchError, EngineConfig, Outcome, Projection, ProjectionError, ProjectionWorker, Touched,
     order_details::OrderDetails,
 };
 use chronicle::store::RecordedEvent;
@@ -36,15 +36,15 @@ impl Projection for Faulty {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
-    fn handles(&self, event_type: &str) -> bool {
-        self.inner.handles(event_type)
+    fn handles(&self, stream_type: &str, event_type: &str) -> bool {
+        self.inner.handles(stream_type, event_type)
     }
     async fn apply_batch(
         &self,
         txn: &DatabaseTransaction,
         generation: i32,
         events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, (usize, ProjectionError)> {
+    ) -> Result<Vec<Touched>, BatchError> {
         // Write first, then fail: the failure must undo these writes too.
         let touched = self.inner.apply_batch(txn, generation, events).await?;
         let failing = events.iter().position(|event| {
@@ -52,7 +52,10 @@ impl Projection for Faulty {
                 || (event.event_type == "OrderPlaced" && self.fail_placed.load(Ordering::SeqCst))
         });
         if let Some(i) = failing {
-            return Err((i, ProjectionError::handler(events[i], "injected failure")));
+            return Err(BatchError::at(
+                i,
+                ProjectionError::handler(events[i], "injected failure"),
+            ));
         }
         Ok(touched)
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chronicle::db::Db;
 use chronicle::store::{
-    AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError,
+    AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError, Upcasters,
 };
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -23,7 +23,7 @@ both_backends!(
 async fn open(db: &TestDb) -> EventStore {
     let conn = Db::connect(&db.url).await.unwrap();
     chronicle::migrate(&conn).await.unwrap();
-    EventStore::open(conn).await.unwrap()
+    EventStore::open(conn, Upcasters::new()).await.unwrap()
 }
 
 fn event(n: usize) -> NewEvent {

@@ -1,0 +1,345 @@
+//! The Order aggregate at the GraphQL edge: its types, its queries (the
+//! read models, time travel, the audit trail, listings), its commands
+//! (`mutations`) and its subscription (`subscription`).
+
+mod mutations;
+mod subscription;
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+pub use mutations::OrderMutation;
+pub use subscription::OrderSubscription;
+
+use super::error::ApiError;
+use super::paging::{listing_cursor, listing_page};
+use super::scalars::Money;
+use super::types::EventRecord;
+use super::{RequestContext, read_models, request_context, store};
+use crate::auth::Role;
+use crate::commands::{self, LoadTarget};
+use crate::domain::order::{self, OrderAggregate, OrderId, OrderLine};
+use crate::projections::{ReadModels, customer_order_history, order_details};
+
+/// Parses an order id argument (a UUID) once, at the edge.
+pub(crate) fn parse_order_id(id: &ID) -> Result<OrderId, ApiError> {
+    id.parse::<OrderId>()
+        .map_err(|e| ApiError::validation(e.to_string()))
+}
+
+/// Where an order is in its lifecycle.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::order::OrderStatus")]
+pub enum OrderStatus {
+    /// Created; items may still change.
+    Pending,
+    /// Submitted; awaiting payment.
+    Placed,
+    /// Paid in full.
+    Paid,
+    /// Handed to the carrier.
+    Shipped,
+    /// Cancelled before payment.
+    Cancelled,
+}
+
+/// One line of an order.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct OrderItem {
+    /// The product's stock-keeping unit (unique within the order).
+    pub sku: String,
+    /// The product's name.
+    pub name: String,
+    /// Price of one unit.
+    pub unit_price: Money,
+    /// Units ordered.
+    pub quantity: i32,
+    /// unitPrice × quantity.
+    pub line_total: Money,
+}
+
+impl From<&OrderLine> for OrderItem {
+    fn from(l: &OrderLine) -> Self {
+        OrderItem {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            unit_price: Money(l.unit_price),
+            quantity: l.quantity,
+            line_total: Money(l.amount().unwrap_or_default()),
+        }
+    }
+}
+
+/// An order as a client sees it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Order {
+    /// The order's id (a UUID).
+    pub id: ID,
+    /// Whose order it is.
+    pub customer_id: ID,
+    /// Where it is in its lifecycle.
+    pub status: OrderStatus,
+    /// Its lines, in the order they were added.
+    pub items: Vec<OrderItem>,
+    /// Sum of the lines.
+    pub total_amount: Money,
+    /// Set once shipped.
+    pub tracking_number: Option<String>,
+    /// Set once paid.
+    pub payment_reference: Option<String>,
+    /// Set once cancelled.
+    pub cancel_reason: Option<String>,
+    /// The number of events applied: the stream version this state reflects.
+    pub version: i32,
+    /// When the order was created.
+    pub created_at: DateTime<Utc>,
+    /// When its last (applied) event was recorded.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Order {
+    /// The view of an order's state at a version.
+    pub fn new(
+        id: &str,
+        state: &order::Order,
+        version: i32,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Order {
+        Order {
+            id: ID(id.to_owned()),
+            customer_id: ID(state.customer_id.clone()),
+            status: state.status.into(),
+            items: state.lines.iter().map(OrderItem::from).collect(),
+            total_amount: Money(state.total),
+            tracking_number: state.tracking_number.clone(),
+            payment_reference: state.payment_reference.clone(),
+            cancel_reason: state.cancel_reason.clone(),
+            version,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// The view of a read-model row.
+    pub fn from_detail(d: &order_details::OrderDetail) -> Order {
+        Order::new(&d.order_id, &d.order, d.version, d.created_at, d.updated_at)
+    }
+}
+
+/// An order in a customer's history.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CustomerOrder {
+    /// The order's id.
+    pub order_id: ID,
+    /// Its current status.
+    pub status: OrderStatus,
+    /// Its current total.
+    pub total_amount: Money,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<customer_order_history::CustomerOrder> for CustomerOrder {
+    fn from(r: customer_order_history::CustomerOrder) -> Self {
+        CustomerOrder {
+            order_id: ID(r.order_id),
+            status: r.status.into(),
+            total_amount: Money(r.total_amount),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// The order's row in the live `order_details` read model.
+pub(crate) async fn read_order(
+    read: &ReadModels,
+    id: &OrderId,
+) -> Result<Option<order_details::OrderDetail>, ApiError> {
+    let generation = read.live_generation(order_details::NAME).await?;
+    Ok(order_details::get(read.db(), generation, id).await?)
+}
+
+/// Order queries.
+#[derive(Default)]
+pub struct OrderQuery;
+
+#[Object]
+impl OrderQuery {
+    /// An order's current state from the `order_details` read model (it
+    /// trails the write by the projection's lag; subscribe to
+    /// `orderUpdated` to know when a write is readable), or, with `asOf` or
+    /// `atVersion`, its state rebuilt from the events at that time or
+    /// version. Null when it did not exist.
+    async fn order(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's id (a UUID).")] id: ID,
+        #[graphql(
+            desc = "Time travel: the state including every event recorded at or before this time."
+        )]
+        as_of: Option<DateTime<Utc>>,
+        #[graphql(
+            desc = "Time travel: the state right after the event with this version (from 1)."
+        )]
+        at_version: Option<i32>,
+    ) -> Result<Option<Order>> {
+        let rc = request_context(ctx);
+        rc.user()?;
+        let id = parse_order_id(&id)?;
+        let target = match (as_of, at_version) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::validation("give asOf or atVersion, not both").into());
+            }
+            (_, Some(v)) if v < 1 => {
+                return Err(ApiError::validation("atVersion starts at 1").into());
+            }
+            (Some(t), None) => LoadTarget::AsOf(t),
+            (None, Some(v)) => LoadTarget::AtVersion(v),
+            (None, None) => {
+                let Some(detail) = read_order(read_models(ctx), &id).await? else {
+                    return Ok(None);
+                };
+                rc.require_customer_access(&detail.order.customer_id)?;
+                return Ok(Some(Order::from_detail(&detail)));
+            }
+        };
+        let store = store(ctx);
+        let loaded = commands::load::<OrderAggregate>(store, &id, target)
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(v) = at_version
+            && loaded.version < v
+            && loaded.version > 0
+        {
+            return Err(ApiError::validation(format!(
+                "atVersion {v} is past the end of the order (version {})",
+                loaded.version
+            ))
+            .into());
+        }
+        let (Some(state), Some(updated_at)) = (&loaded.state, loaded.updated_at) else {
+            return Ok(None);
+        };
+        rc.require_customer_access(&state.customer_id)?;
+        let stream_id = id.to_string();
+        let created = store
+            .read_stream(&stream_id, 1, Some(1))
+            .await
+            .map_err(ApiError::from)?;
+        let created_at = created.first().map_or(updated_at, |e| e.recorded_at);
+        Ok(Some(Order::new(
+            &stream_id,
+            state,
+            loaded.version,
+            created_at,
+            updated_at,
+        )))
+    }
+
+    /// The audit trail of one order: every event with who, when and why.
+    async fn order_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's id (a UUID).")] id: ID,
+    ) -> Result<Vec<EventRecord>> {
+        let rc = request_context(ctx);
+        rc.user()?;
+        let id = parse_order_id(&id)?;
+        let events = store(ctx)
+            .read_stream(&id.to_string(), 1, None)
+            .await
+            .map_err(ApiError::from)?;
+        let Some(created) = events.first() else {
+            return Err(ApiError::not_found(format!("order {id} not found")).into());
+        };
+        let state = order::evolve(None, &created.decode().map_err(ApiError::from)?);
+        if let Some(state) = state {
+            rc.require_customer_access(&state.customer_id)?;
+        }
+        Ok(events.iter().map(EventRecord::from).collect())
+    }
+
+    /// Orders, newest first; customers see only their own.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
+        #[graphql(desc = "Only this customer's orders (customers may only name themselves).")]
+        customer_id: Option<ID>,
+        #[graphql(desc = "Page size (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, Order>> {
+        let rc = request_context(ctx);
+        let customer_id = listing_customer(&rc, customer_id)?;
+        let page = listing_page(first, after.as_deref())?;
+        let read = read_models(ctx);
+        let generation = read
+            .live_generation(order_details::NAME)
+            .await
+            .map_err(ApiError::from)?;
+        let rows = order_details::list(
+            read.db(),
+            generation,
+            status.map(Into::into),
+            customer_id.as_deref(),
+            page.after,
+            page.fetch(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(page.connection(
+            rows,
+            |d| listing_cursor(d.created_position),
+            |d| Order::from_detail(&d),
+        ))
+    }
+
+    /// A customer's orders, newest first.
+    async fn customer_order_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer (customers may only name themselves).")] customer_id: ID,
+        #[graphql(desc = "Page size (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "The `endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<Connection<String, CustomerOrder>> {
+        request_context(ctx).require_customer_access(&customer_id)?;
+        let page = listing_page(first, after.as_deref())?;
+        let read = read_models(ctx);
+        let generation = read
+            .live_generation(customer_order_history::NAME)
+            .await
+            .map_err(ApiError::from)?;
+        let rows = customer_order_history::list(
+            read.db(),
+            generation,
+            &customer_id,
+            page.after,
+            page.fetch(),
+        )
+        .await
+        .map_err(ApiError::from)?;
+        Ok(page.connection(
+            rows,
+            |r| listing_cursor(r.created_position),
+            CustomerOrder::from,
+        ))
+    }
+}
+
+/// The customer filter of a listing: customers see only their own orders.
+fn listing_customer(rc: &RequestContext, asked: Option<ID>) -> Result<Option<String>, ApiError> {
+    let (_, role, own) = rc.user()?;
+    Ok(match (role, asked) {
+        (Role::Customer, Some(c)) => {
+            rc.require_customer_access(&c)?;
+            Some(c.0)
+        }
+        (Role::Customer, None) => own.map(str::to_owned),
+        (_, c) => c.map(|c| c.0),
+    })
+}

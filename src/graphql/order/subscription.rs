@@ -1,0 +1,55 @@
+//! `orderUpdated`: an order's read model, pushed when it changes.
+
+use async_graphql::{Context, ID, Result, Subscription};
+use futures::Stream;
+
+use super::{Order, parse_order_id, read_order};
+use crate::graphql::subscriptions::read_model_updates;
+use crate::graphql::{read_models, request_context};
+use crate::projections::order_details;
+
+/// The Order subscription.
+#[derive(Default)]
+pub struct OrderSubscription;
+
+#[Subscription]
+impl OrderSubscription {
+    /// The order's read model each time its projection applies an event
+    /// for it; at once if the read model is already past `afterVersion`
+    /// (or exists, without it). Subscribe after a mutation with
+    /// `afterVersion: result.version - 1` and the first message is a state
+    /// at least as new as the write. A subscriber that falls behind gets the
+    /// latest state, never an older one, never the same version twice.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order's id (a UUID).")] id: ID,
+        #[graphql(
+            desc = "The version the client already has (default 0: send the current state)."
+        )]
+        after_version: Option<i32>,
+    ) -> Result<impl Stream<Item = Result<Order>>> {
+        let rc = request_context(ctx);
+        rc.user()?;
+        let id = parse_order_id(&id)?;
+        let read = read_models(ctx).clone();
+        let fetch = move || {
+            let (read, rc) = (read.clone(), rc.clone());
+            async move {
+                let Some(detail) = read_order(&read, &id).await? else {
+                    return Ok(None);
+                };
+                rc.require_customer_access(&detail.order.customer_id)?;
+                Ok(Some((detail.version, Order::from_detail(&detail))))
+            }
+        };
+        Ok(read_model_updates(
+            read_models(ctx),
+            "orderUpdated",
+            order_details::NAME,
+            id.to_string(),
+            after_version.unwrap_or(0),
+            fetch,
+        ))
+    }
+}
