@@ -24,6 +24,8 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
+        .route("/", get(crate::console::index))
+        .route("/assets/{*path}", get(crate::console::asset))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))

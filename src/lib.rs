@@ -7,6 +7,7 @@
 pub mod app;
 pub mod auth;
 pub mod commands;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod graphiql;

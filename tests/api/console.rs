@@ -1,5 +1,6 @@
-//! GraphiQL links: `GET /graphql?query=...` from a browser opens GraphiQL
-//! on that query, embedded so that it cannot break out of the page's script.
+//! The operations console at `/` (embedded from web/dist), and GraphiQL
+//! links: `GET /graphql?query=...` from a browser opens GraphiQL on that
+//! query, embedded so that it cannot break out of the page's script.
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 
@@ -19,6 +20,52 @@ fn header(resp: &reqwest::Response, name: &str) -> String {
         .to_str()
         .expect("ascii")
         .to_owned()
+}
+
+#[tokio::test]
+async fn console_page_and_its_assets_are_served() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let resp = get(&app, "/", "text/html").await;
+    assert_eq!(resp.status(), 200);
+    assert!(header(&resp, "content-type").starts_with("text/html"));
+    assert_eq!(header(&resp, "cache-control"), "no-cache");
+    assert!(header(&resp, "content-security-policy").contains("connect-src 'self' ws: wss:"));
+    let html = resp.text().await.expect("body");
+    assert!(html.contains("<div id=\"app\">"), "{html}");
+
+    // Every script and stylesheet the page names is served, cached for good.
+    let mut checked = 0;
+    for (attr, expected) in [("src=\"", "text/javascript"), ("href=\"", "text/css")] {
+        let mut rest = html.as_str();
+        while let Some(start) = rest.find(attr) {
+            rest = &rest[start + attr.len()..];
+            let url = &rest[..rest.find('"').expect("closing quote")];
+            if !url.starts_with("/assets/") {
+                continue;
+            }
+            let asset = get(&app, url, "*/*").await;
+            assert_eq!(asset.status(), 200, "{url}");
+            assert!(
+                header(&asset, "content-type").starts_with(expected),
+                "{url}"
+            );
+            assert_eq!(
+                header(&asset, "cache-control"),
+                "public, max-age=31536000, immutable",
+                "{url}"
+            );
+            assert!(!asset.bytes().await.expect("body").is_empty(), "{url}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 2,
+        "the page names no script or no stylesheet: {html}"
+    );
+
+    for missing in ["/assets/nope.js", "/assets/..%2F..%2FCargo.toml", "/nope"] {
+        assert_eq!(get(&app, missing, "*/*").await.status(), 404, "{missing}");
+    }
 }
 
 #[tokio::test]
