@@ -107,21 +107,40 @@ const PAGE: &str = r#"<!DOCTYPE html>
     return base(params, opts);
   }
 
-  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, { fetcher: fetcher }));
+  // What a `/graphql?query=...` link asked for (null when nothing).
+  var initial = __INITIAL__;
+  var props = { fetcher: fetcher };
+  if (initial.query !== null) props.query = initial.query;
+  if (initial.variables !== null) props.variables = initial.variables;
+
+  ReactDOM.createRoot(root).render(React.createElement(GraphiQL, props));
 })();
 </script>
 </body>
 </html>
 "#;
 
-/// A JSON string literal safe inside an inline `<script>`: `<`, `>` and `&`
-/// escaped, so a value can never close the script element.
-fn js_string(value: &str) -> String {
-    serde_json::Value::from(value)
+/// A JSON value as a literal safe inside an inline `<script>`: `<`, `>` and
+/// `&` escaped (only ever inside JSON strings), so a value can never close
+/// the script element.
+fn js_value(value: &serde_json::Value) -> String {
+    value
         .to_string()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+fn js_string(value: &str) -> String {
+    js_value(&serde_json::Value::from(value))
+}
+
+/// What GraphiQL opens with: from a link like
+/// `/graphql?query=...&variables=...` (both attacker-controlled text).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct Prefill {
+    pub query: Option<String>,
+    pub variables: Option<String>,
 }
 
 /// The GraphiQL page. Its scripts and styles come from `/graphiql/` on this
@@ -135,11 +154,18 @@ fn js_string(value: &str) -> String {
 /// `{ "authorization": "<value>" }`. The page's Content-Security-Policy
 /// allows connections only to its own origin (and WebSockets), so both must
 /// be on this server.
-pub fn page(endpoint: &str, ws_endpoint_path: &str) -> Html<String> {
+///
+/// `prefill` opens the editor with a query (and variables) instead of the
+/// last one GraphiQL remembers; it is embedded as escaped JSON.
+pub fn page(endpoint: &str, ws_endpoint_path: &str, prefill: &Prefill) -> Html<String> {
+    let initial = serde_json::json!({"query": prefill.query, "variables": prefill.variables});
+    // The request's text goes in last, in one replacement, so nothing it
+    // contains is ever taken for a placeholder.
     Html(
         PAGE.replace("__PREFIX__", ASSET_PREFIX)
             .replace("__ENDPOINT__", &js_string(endpoint))
-            .replace("__WS_PATH__", &js_string(ws_endpoint_path)),
+            .replace("__WS_PATH__", &js_string(ws_endpoint_path))
+            .replace("__INITIAL__", &js_value(&initial)),
     )
 }
 
@@ -171,7 +197,7 @@ mod tests {
 
     #[test]
     fn page_loads_only_local_assets() {
-        let Html(html) = page("/graphql", "/graphql/ws");
+        let Html(html) = page("/graphql", "/graphql/ws", &Prefill::default());
         assert!(!html.contains("http://") && !html.contains("https://"));
         for (name, _, _) in ASSETS {
             assert!(html.contains(&format!("\"/graphiql/{name}\"")), "{name}");
@@ -182,13 +208,34 @@ mod tests {
 
     #[test]
     fn endpoint_cannot_break_out_of_the_script() {
-        let Html(html) = page("/x</script><script>alert(1)</script>", "/ws");
+        let Html(html) = page(
+            "/x</script><script>alert(1)</script>",
+            "/ws",
+            &Prefill::default(),
+        );
         assert_eq!(html.matches("</script>").count(), 4);
         assert!(
             html.contains(
                 r#""/x\u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e""#
             )
         );
+    }
+
+    #[test]
+    fn prefill_is_embedded_once_and_escaped() {
+        let prefill = Prefill {
+            query: Some("{ a } </script><script>alert(1)</script> __ENDPOINT__ __INITIAL__".into()),
+            variables: Some(r#"{"x": "</SCRIPT>"}"#.into()),
+        };
+        let Html(html) = page("/graphql", "/graphql", &prefill);
+        assert_eq!(html.matches("</script>").count(), 4);
+        assert!(!html.to_lowercase().contains("</script><script>alert"));
+        assert!(html.contains(
+            r#""query":"{ a } \u003c/script\u003e\u003cscript\u003ealert(1)\u003c/script\u003e __ENDPOINT__ __INITIAL__""#
+        ));
+        assert!(html.contains(r#""variables":"{\"x\": \"\u003c/SCRIPT\u003e\"}""#));
+        let Html(plain) = page("/graphql", "/graphql", &Prefill::default());
+        assert!(plain.contains(r#"var initial = {"query":null,"variables":null};"#));
     }
 
     #[tokio::test]

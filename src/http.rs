@@ -26,6 +26,8 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
+        .route("/", get(crate::console::index))
+        .route("/assets/{*path}", get(crate::console::asset))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
@@ -203,8 +205,12 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if query.is_none() && wants_html {
-        return crate::graphiql::page("/graphql", "/graphql").into_response();
+    if wants_html {
+        // A browser: GraphiQL, opened on the link's `query` if it has one.
+        let prefill = axum::extract::Query::<crate::graphiql::Prefill>::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        return crate::graphiql::page("/graphql", "/graphql", &prefill).into_response();
     }
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod auth;
 pub mod commands;
+pub mod console;
 pub mod db;
 pub mod graphiql;
 pub mod graphql;

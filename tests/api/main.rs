@@ -6,6 +6,7 @@ mod helpers;
 mod history;
 
 mod concurrency;
+mod console;
 mod graphiql;
 mod http;
 mod lifecycle;
