@@ -139,7 +139,9 @@ fn js_string(value: &str) -> String {
 /// `/graphql?query=...&variables=...` (both attacker-controlled text).
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 pub struct Prefill {
+    /// The operation to show in the editor.
     pub query: Option<String>,
+    /// The variables (JSON text) to show.
     pub variables: Option<String>,
 }
 

@@ -4,94 +4,197 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** Adds a line to a PENDING order. */
 export type AddItemInput = {
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The product's name. */
   name: string;
+  /** The order. */
   orderId: string | number;
+  /** Units, positive. */
   quantity: number;
+  /** The product's stock-keeping unit (not yet in the order). */
   sku: string;
+  /** Price of one unit, positive. */
   unitPrice: string;
 };
 
+/** Cancels a PENDING or PLACED order. */
 export type CancelOrderInput = {
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The order. */
   orderId: string | number;
+  /** Why (kept in the event and its metadata). */
   reason: string;
 };
 
+/** Opens an order. */
 export type CreateOrderInput = {
-  /** Optional; a repeated commandId returns the first result. */
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /** Whose order it is (customers may only name themselves). */
   customerId: string | number;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** At least one line, at most 1,000, each sku once. */
   items: Array<OrderItemInput>;
 };
 
 /** Which events to return. All given conditions must hold. */
 export type EventFilter = {
+  /** Only events of these types. */
   eventTypes?: Array<string> | null | undefined;
   /** recordedAt >= from */
   from?: string | null | undefined;
+  /** Only this stream's events. */
   streamId?: string | number | null | undefined;
   /** recordedAt <= to */
   to?: string | null | undefined;
+  /** Only events of commands sent by this user. */
   userId?: string | null | undefined;
 };
 
+/** One line of a new order. */
 export type OrderItemInput = {
+  /** The product's name. */
   name: string;
+  /** Units, positive. */
   quantity: number;
+  /** The product's stock-keeping unit (unique within the order). */
   sku: string;
+  /** Price of one unit, positive. */
   unitPrice: string;
 };
 
+/** Where an order is in its lifecycle. */
 export type OrderStatus =
+  /** Cancelled before payment. */
   | 'CANCELLED'
+  /** Paid in full. */
   | 'PAID'
+  /** Created; items may still change. */
   | 'PENDING'
+  /** Submitted; awaiting payment. */
   | 'PLACED'
+  /** Handed to the carrier. */
   | 'SHIPPED';
 
+/** Pays a PLACED order in full. */
 export type PayOrderInput = {
   /** Must equal the order's total. */
   amount: string;
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The order. */
   orderId: string | number;
+  /** The payment provider's reference. */
   paymentReference: string;
 };
 
+/** Submits a PENDING order. */
 export type PlaceOrderInput = {
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The order. */
   orderId: string | number;
 };
 
+/** Whether a projection is keeping up or stuck. */
 export type ProjectionState =
   /** Stopped at `failedPosition`; retried with backoff. */
   | 'FAILED'
   /** Applying events as they come. */
   | 'RUNNING';
 
+/** Where a rebuild is in its life. */
 export type RebuildState =
   /** The rebuilt generation is live. */
   | 'DONE'
+  /** Stopped by an error; the live generation is untouched. */
   | 'FAILED'
+  /** Applying events (also after a restart stopped it: it resumes). */
   | 'RUNNING';
 
+/** Removes a line from a PENDING order (never its last one). */
 export type RemoveItemInput = {
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The order. */
   orderId: string | number;
+  /** The line to remove. */
   sku: string;
 };
 
+/** Ships a PAID order. */
 export type ShipOrderInput = {
+  /**
+   * Optional idempotency key (1 to 200 characters): a repeated
+   * commandId returns the first result and appends nothing.
+   */
   commandId?: string | number | null | undefined;
+  /**
+   * Optional: refuse the command with CONCURRENCY_CONFLICT unless the
+   * aggregate is at this version. Without it, a command that loses a
+   * race is retried on fresh state.
+   */
   expectedVersion?: number | null | undefined;
+  /** The order. */
   orderId: string | number;
+  /** The carrier's tracking number. */
   trackingNumber: string;
 };
 
