@@ -27,6 +27,9 @@ pub struct CommandContext {
     pub correlation_id: Option<String>,
     /// The client's idempotency key: a repeat returns the first result.
     pub command_id: Option<String>,
+    /// Whose command ids these are: the same id from another caller is
+    /// another command (and never replays the first caller's result).
+    pub scope: Option<String>,
     /// When set, the command is refused unless the stream is at this version.
     pub expected_version: Option<i32>,
     /// Why, when the command says (e.g. a cancellation reason).
@@ -277,21 +280,28 @@ async fn execute_inner<A: Aggregate>(
     ctx: &CommandContext,
 ) -> Result<CommandOutcome, CommandError> {
     let stamp = ctx.command_id.as_ref().map(|id| CommandStamp {
-        command_id: id.clone(),
+        command_id: scoped_command_id(ctx.scope.as_deref(), id),
         command_name: command_name.to_owned(),
+        payload_hash: fingerprint(command),
     });
     // A retry of an accepted command returns the first result, whatever has
     // happened to the stream since.
     if let Some(stamp) = &stamp
         && let Some(entry) = store.find_command(&stamp.command_id).await?
     {
-        return replay::<A>(store, entry, stream_id, command_name, command).await;
+        return replay::<A>(store, entry, stream_id, stamp, ctx, command).await;
     }
+    // Every event names the command that caused it: the client's id, or
+    // one drawn for this command.
+    let command_id = ctx
+        .command_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let metadata = EventMetadata {
         user_id: ctx.user_id.clone(),
         correlation_id: ctx.correlation_id.clone(),
-        causation_id: ctx.command_id.clone(),
-        command_id: ctx.command_id.clone(),
+        causation_id: Some(command_id.clone()),
+        command_id: Some(command_id),
         reason: ctx.reason.clone(),
         client: ctx.client.clone(),
     };
@@ -332,7 +342,13 @@ async fn execute_inner<A: Aggregate>(
                 });
             }
             Ok(AppendOutcome::Duplicate(entry)) => {
-                return replay::<A>(store, entry, stream_id, command_name, command).await;
+                let stamp = stamp.as_ref().ok_or_else(|| {
+                    CommandError::Store(StoreError::Corrupt {
+                        position: entry.last_position,
+                        message: "a duplicate without a command id".into(),
+                    })
+                })?;
+                return replay::<A>(store, entry, stream_id, stamp, ctx, command).await;
             }
             Err(StoreError::Concurrency { actual, .. })
                 if ctx.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
@@ -347,18 +363,43 @@ async fn execute_inner<A: Aggregate>(
     }
 }
 
+/// The stored key of a client's command id: scoped to the caller, and
+/// unambiguous (the scope is length-prefixed).
+fn scoped_command_id(scope: Option<&str>, command_id: &str) -> String {
+    let scope = scope.unwrap_or("");
+    format!("{}:{scope}:{command_id}", scope.len())
+}
+
+/// A stable fingerprint of a command's payload (FNV-1a over its `Debug`
+/// form): equal for a retry, different for another command under the same
+/// id. Not a security boundary: ids are scoped to the caller already.
+fn fingerprint(command: &impl std::fmt::Debug) -> i64 {
+    let text = format!("{command:?}");
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
 async fn replay<A: Aggregate>(
     store: &EventStore,
     entry: CommandEntry,
     stream_id: &str,
-    command_name: &str,
+    stamp: &CommandStamp,
+    ctx: &CommandContext,
     command: &A::Command,
 ) -> Result<CommandOutcome, CommandError> {
     // A creation names a fresh stream id on every try, so only the command
-    // kind can be compared; any other command must name the same stream.
+    // and its payload can be compared; any other command must name the
+    // same stream.
     let same_stream = A::creates_stream(command) || entry.stream_id == stream_id;
-    if entry.command_name != command_name || !same_stream {
-        return Err(CommandError::CommandIdReused(entry.command_id));
+    let same_payload = entry
+        .payload_hash
+        .is_none_or(|hash| hash == stamp.payload_hash);
+    if entry.command_name != stamp.command_name || !same_stream || !same_payload {
+        return Err(CommandError::CommandIdReused(
+            ctx.command_id.clone().unwrap_or_default(),
+        ));
     }
     let events = store.command_events(&entry).await?;
     Ok(CommandOutcome {
@@ -367,4 +408,27 @@ async fn replay<A: Aggregate>(
         position: entry.last_position,
         events,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_ids_are_scoped_unambiguously() {
+        assert_ne!(
+            scoped_command_id(Some("a"), "b:c"),
+            scoped_command_id(Some("a:b"), "c")
+        );
+        assert_eq!(scoped_command_id(Some("alice"), "k"), "5:alice:k");
+    }
+
+    #[test]
+    fn fingerprints_tell_payloads_apart() {
+        assert_eq!(fingerprint(&("place", 1)), fingerprint(&("place", 1)));
+        assert_ne!(
+            fingerprint(&("pay", "10.00")),
+            fingerprint(&("pay", "10.01"))
+        );
+    }
 }

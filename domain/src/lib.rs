@@ -83,8 +83,9 @@ pub trait Aggregate: 'static {
     type Id: StreamId;
     /// The state before the first event is `State::default()`.
     type State: Default + Clone + Send + Sync + Serialize + DeserializeOwned;
-    /// What callers may ask.
-    type Command: Send + Sync;
+    /// What callers may ask. `Debug` gives the fingerprint that tells a
+    /// retry (same command id, same payload) from a reuse.
+    type Command: fmt::Debug + Send + Sync;
     /// What happened; adjacently tagged (`{"type", "data"}`) in JSON.
     type Event: DomainEvent + Clone + Send + Sync + Serialize + DeserializeOwned;
     /// Why a command is refused.

@@ -15,6 +15,13 @@ use crate::{Aggregate, DomainEvent, Refusal, RefusalKind, StreamId, Upcast, Upca
 pub const MAX_LINES: usize = 1_000;
 /// Longest text field (sku, name, references, reasons), in characters.
 pub const MAX_TEXT: usize = 200;
+/// Highest unit price (and so, with `MAX_QUANTITY` and `MAX_LINES`, every
+/// total fits a `Decimal` and any sum of totals a read model keeps).
+pub const MAX_UNIT_PRICE: u64 = 1_000_000_000;
+/// Most units of one line.
+pub const MAX_QUANTITY: i32 = 1_000_000;
+/// Most decimal places of a price or an amount.
+pub const MAX_SCALE: u32 = 4;
 
 /// An order's id: a UUID, parsed once where it enters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -359,6 +366,30 @@ pub enum OrderError {
         /// The field's name in the API.
         field: &'static str,
     },
+    /// A text field holds a control character (NUL, newline, …).
+    #[error("{field} must not contain control characters")]
+    ControlCharacter {
+        /// The field's name in the API.
+        field: &'static str,
+    },
+    /// A line's unit price is above [`MAX_UNIT_PRICE`].
+    #[error("unitPrice of {sku} must be at most {MAX_UNIT_PRICE}")]
+    PriceTooHigh {
+        /// The line's sku.
+        sku: String,
+    },
+    /// A line's quantity is above [`MAX_QUANTITY`].
+    #[error("quantity of {sku} must be at most {MAX_QUANTITY}")]
+    QuantityTooHigh {
+        /// The line's sku.
+        sku: String,
+    },
+    /// A price or amount has more than [`MAX_SCALE`] decimal places.
+    #[error("{field} must have at most {MAX_SCALE} decimal places")]
+    TooManyDecimals {
+        /// The field's name in the API.
+        field: &'static str,
+    },
     /// A line's unit price is zero or negative.
     #[error("unitPrice of {sku} must be positive")]
     NonPositivePrice {
@@ -443,6 +474,10 @@ impl Refusal for OrderError {
         match self {
             EmptyText { .. }
             | TextTooLong { .. }
+            | ControlCharacter { .. }
+            | PriceTooHigh { .. }
+            | QuantityTooHigh { .. }
+            | TooManyDecimals { .. }
             | NonPositivePrice { .. }
             | NonPositiveQuantity { .. }
             | LineAmountTooLarge { .. }
@@ -506,6 +541,16 @@ fn check_text(field: &'static str, value: &str) -> Result<(), OrderError> {
     if value.chars().count() > MAX_TEXT {
         return Err(OrderError::TextTooLong { field });
     }
+    if value.chars().any(char::is_control) {
+        return Err(OrderError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+fn check_scale(field: &'static str, value: Decimal) -> Result<(), OrderError> {
+    if value.normalize().scale() > MAX_SCALE {
+        return Err(OrderError::TooManyDecimals { field });
+    }
     Ok(())
 }
 
@@ -516,8 +561,15 @@ fn check_line(line: &OrderLine) -> Result<(), OrderError> {
     if line.unit_price <= Decimal::ZERO {
         return Err(OrderError::NonPositivePrice { sku: sku() });
     }
+    if line.unit_price > Decimal::from(MAX_UNIT_PRICE) {
+        return Err(OrderError::PriceTooHigh { sku: sku() });
+    }
+    check_scale("unitPrice", line.unit_price)?;
     if line.quantity <= 0 {
         return Err(OrderError::NonPositiveQuantity { sku: sku() });
+    }
+    if line.quantity > MAX_QUANTITY {
+        return Err(OrderError::QuantityTooHigh { sku: sku() });
     }
     if line.amount().is_none() {
         return Err(OrderError::LineAmountTooLarge { sku: sku() });
@@ -631,6 +683,7 @@ pub fn decide(
             if *amount <= Decimal::ZERO {
                 return Err(OrderError::NonPositiveAmount);
             }
+            check_scale("amount", *amount)?;
             require_status(order, &[OrderStatus::Placed], "pay")?;
             if *amount != order.total {
                 return Err(OrderError::AmountMismatch {

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_create_event_store;
 mod m20261127_000002_create_read_models;
 mod m20261128_000003_create_snapshots;
+mod m20261129_000004_scope_command_ids;
 
 /// All migrations in order; run on every start.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_event_store::Migration),
             Box::new(m20261127_000002_create_read_models::Migration),
             Box::new(m20261128_000003_create_snapshots::Migration),
+            Box::new(m20261129_000004_scope_command_ids::Migration),
         ]
     }
 }

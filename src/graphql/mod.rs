@@ -9,6 +9,7 @@ pub mod paging;
 mod sales;
 pub mod scalars;
 mod subscriptions;
+mod text_guard;
 pub mod types;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, SDLExportOptions, Schema};
@@ -97,6 +98,16 @@ impl RequestContext {
         }
     }
 
+    /// Whether the caller may see an order of `customer_id`. Customers who
+    /// may not are answered exactly as if the order did not exist, so ids
+    /// are no oracle.
+    pub fn sees_customer(&self, customer_id: &str) -> Result<bool, ApiError> {
+        Ok(match self.user()? {
+            (_, Role::Customer, own) => own == Some(customer_id),
+            _ => true,
+        })
+    }
+
     /// Builds the metadata context of a command (the caller must be
     /// authenticated; the options are validated).
     pub fn command(
@@ -110,6 +121,7 @@ impl RequestContext {
             user_id: Some(user_id.to_owned()),
             correlation_id: Some(self.correlation_id.clone()),
             command_id,
+            scope: Some(user_id.to_owned()),
             expected_version: options.expected_version,
             reason,
             client: self.client.clone(),
@@ -145,6 +157,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    .extension(text_guard::RefuseNul)
 }
 
 /// Builds the schema over the given services.

@@ -126,10 +126,12 @@ impl CommandOptions {
     /// version); returns the command id.
     pub fn validate(&self) -> Result<Option<String>, ApiError> {
         if let Some(id) = &self.command_id
-            && (id.trim().is_empty() || id.len() > 200)
+            && (id.trim().is_empty()
+                || id.chars().count() > 200
+                || id.chars().any(char::is_control))
         {
             return Err(ApiError::validation(
-                "commandId must be 1 to 200 characters",
+                "commandId must be 1 to 200 characters, without control characters",
             ));
         }
         if let Some(v) = self.expected_version

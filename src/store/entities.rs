@@ -43,6 +43,7 @@ pub mod command_log {
         pub last_position: i64,
         pub version: i32,
         pub recorded_at: DateTimeUtc,
+        pub payload_hash: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -175,10 +175,13 @@ impl EventQuery {
 /// Marks an append as the effect of a command, for idempotent retries.
 #[derive(Debug, Clone)]
 pub struct CommandStamp {
-    /// The client's idempotency key.
+    /// The idempotency key as stored (scoped to the caller by `commands`).
     pub command_id: String,
     /// The command's name (a reused id must name the same command).
     pub command_name: String,
+    /// A fingerprint of the command's payload (a reused id must carry the
+    /// same payload).
+    pub payload_hash: i64,
 }
 
 /// What a command id was first used for.
@@ -196,6 +199,9 @@ pub struct CommandEntry {
     pub last_position: i64,
     /// The stream's version after it.
     pub version: i32,
+    /// The fingerprint of its payload (absent for entries written before
+    /// fingerprints were kept).
+    pub payload_hash: Option<i64>,
 }
 
 /// The result of an append.
@@ -513,6 +519,7 @@ impl EventStore {
                 last_position: Set(last.position),
                 version: Set(last.version),
                 recorded_at: Set(now),
+                payload_hash: Set(Some(stamp.payload_hash)),
             }
             .insert(txn)
             .await?;
@@ -682,6 +689,7 @@ async fn find_command<C: ConnectionTrait>(
             first_position: m.first_position,
             last_position: m.last_position,
             version: m.version,
+            payload_hash: m.payload_hash,
         }))
 }
 

@@ -206,6 +206,8 @@ async fn jwt_auth_identifies_users_and_guards_orders() {
         .gql_with(CREATE, input, &[("authorization", &bob)])
         .await;
     assert_eq!(error_code(&body), Some("FORBIDDEN"));
+    // Someone else's order is answered exactly like one that does not
+    // exist (no oracle).
     let body = app
         .gql_with(
             PLACE,
@@ -213,7 +215,19 @@ async fn jwt_auth_identifies_users_and_guards_orders() {
             &[("authorization", &bob)],
         )
         .await;
-    assert_eq!(error_code(&body), Some("FORBIDDEN"));
+    assert_eq!(error_code(&body), Some("NOT_FOUND"), "{body}");
+    let missing = app
+        .gql_with(
+            PLACE,
+            json!({"input": {"orderId": uuid::Uuid::new_v4().to_string()}}),
+            &[("authorization", &bob)],
+        )
+        .await;
+    assert_eq!(error_code(&missing), Some("NOT_FOUND"));
+    assert_eq!(
+        body["errors"][0]["message"],
+        missing["errors"][0]["message"]
+    );
 
     // Staff may.
     let staff = token("sam", "staff", None);

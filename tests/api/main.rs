@@ -8,6 +8,7 @@ mod history;
 mod concurrency;
 mod console;
 mod graphiql;
+mod hardening;
 mod http;
 mod lifecycle;
 mod paging;

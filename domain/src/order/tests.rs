@@ -126,19 +126,42 @@ fn create_refuses_bad_input_naming_the_rule() {
         .then_err(OrderError::EmptyText {
             field: "customerId",
         });
+    // Amounts are bounded where they enter, so no total (nor any sum a
+    // read model keeps) can overflow.
     given::<Order>(&[])
         .when(create_cmd(vec![line(
             "A",
             "79228162514264337593543950335",
             2,
         )]))
-        .then_err(OrderError::LineAmountTooLarge { sku: sku("A") });
+        .then_err(OrderError::PriceTooHigh { sku: sku("A") });
     given::<Order>(&[])
-        .when(create_cmd(vec![
-            line("A", "79228162514264337593543950335", 1),
-            line("B", "79228162514264337593543950335", 1),
-        ]))
-        .then_err(OrderError::TotalTooLarge);
+        .when(create_cmd(vec![line("A", "1000000000.0001", 1)]))
+        .then_err(OrderError::PriceTooHigh { sku: sku("A") });
+    given::<Order>(&[])
+        .when(create_cmd(vec![line("A", "1000000000", MAX_QUANTITY)]))
+        .events();
+    given::<Order>(&[])
+        .when(create_cmd(vec![line("A", "1", MAX_QUANTITY + 1)]))
+        .then_err(OrderError::QuantityTooHigh { sku: sku("A") });
+    given::<Order>(&[])
+        .when(create_cmd(vec![line("A", "0.00001", 1)]))
+        .then_err(OrderError::TooManyDecimals { field: "unitPrice" });
+    // 1.50000 is 1.5: trailing zeros are not decimal places.
+    given::<Order>(&[])
+        .when(create_cmd(vec![line("A", "1.50000", 1)]))
+        .events();
+    given::<Order>(&[])
+        .when(create_cmd(vec![line("A\u{0}", "1", 1)]))
+        .then_err(OrderError::ControlCharacter { field: "sku" });
+    given::<Order>(&[])
+        .when(OrderCommand::CreateOrder {
+            customer_id: "c\n1".into(),
+            items: vec![line("A", "1", 1)],
+        })
+        .then_err(OrderError::ControlCharacter {
+            field: "customerId",
+        });
     let long = "x".repeat(MAX_TEXT + 1);
     given::<Order>(&[])
         .when(create_cmd(vec![line(&long, "1", 1)]))
@@ -262,6 +285,9 @@ fn pay_must_match_the_total_exactly() {
     given::<Order>(&history)
         .when(pay("-25.25"))
         .then_err(OrderError::NonPositiveAmount);
+    given::<Order>(&history)
+        .when(pay("25.25001"))
+        .then_err(OrderError::TooManyDecimals { field: "amount" });
     given::<Order>(&history)
         .when(OrderCommand::PayOrder {
             amount: dec("25.25"),

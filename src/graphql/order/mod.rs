@@ -21,6 +21,7 @@ use crate::auth::Role;
 use crate::commands::{self, LoadTarget};
 use crate::domain::order::{self, OrderAggregate, OrderId, OrderLine};
 use crate::projections::{ReadModels, customer_order_history, order_details};
+use crate::store::EventStore;
 
 /// Parses an order id argument (a UUID) once, at the edge.
 pub(crate) fn parse_order_id(id: &ID) -> Result<OrderId, ApiError> {
@@ -155,6 +156,26 @@ impl From<customer_order_history::CustomerOrder> for CustomerOrder {
     }
 }
 
+/// The customer an order belongs to, from its first event (the log, not a
+/// read model, so it is known the moment the order is created); `None`
+/// when there is no such order.
+pub(crate) async fn order_owner(
+    store: &EventStore,
+    id: &OrderId,
+) -> Result<Option<String>, ApiError> {
+    let first = store.read_stream(&id.to_string(), 1, Some(1)).await?;
+    let Some(created) = first.first() else {
+        return Ok(None);
+    };
+    Ok(order::evolve(None, &created.decode()?).map(|o| o.customer_id))
+}
+
+/// "No such order", the same whether it does not exist or is not the
+/// caller's.
+pub(crate) fn order_not_found(id: &OrderId) -> ApiError {
+    ApiError::not_found(format!("order {id} not found"))
+}
+
 /// The order's row in the live `order_details` read model.
 pub(crate) async fn read_order(
     read: &ReadModels,
@@ -201,17 +222,25 @@ impl OrderQuery {
             (Some(t), None) => LoadTarget::AsOf(t),
             (None, Some(v)) => LoadTarget::AtVersion(v),
             (None, None) => {
-                let Some(detail) = read_order(read_models(ctx), &id).await? else {
-                    return Ok(None);
-                };
-                rc.require_customer_access(&detail.order.customer_id)?;
-                return Ok(Some(Order::from_detail(&detail)));
+                let detail = read_order(read_models(ctx), &id).await?;
+                return Ok(match detail {
+                    Some(d) if rc.sees_customer(&d.order.customer_id)? => {
+                        Some(Order::from_detail(&d))
+                    }
+                    _ => None,
+                });
             }
         };
         let store = store(ctx);
         let loaded = commands::load::<OrderAggregate>(store, &id, target)
             .await
             .map_err(ApiError::from)?;
+        // Who may see it is settled before anything about it is said.
+        if let Some(state) = &loaded.state
+            && !rc.sees_customer(&state.customer_id)?
+        {
+            return Ok(None);
+        }
         if let Some(v) = at_version
             && loaded.version < v
             && loaded.version > 0
@@ -225,7 +254,6 @@ impl OrderQuery {
         let (Some(state), Some(updated_at)) = (&loaded.state, loaded.updated_at) else {
             return Ok(None);
         };
-        rc.require_customer_access(&state.customer_id)?;
         let stream_id = id.to_string();
         let created = store
             .read_stream(&stream_id, 1, Some(1))
@@ -255,11 +283,13 @@ impl OrderQuery {
             .await
             .map_err(ApiError::from)?;
         let Some(created) = events.first() else {
-            return Err(ApiError::not_found(format!("order {id} not found")).into());
+            return Err(order_not_found(&id).into());
         };
         let state = order::evolve(None, &created.decode().map_err(ApiError::from)?);
-        if let Some(state) = state {
-            rc.require_customer_access(&state.customer_id)?;
+        if let Some(state) = state
+            && !rc.sees_customer(&state.customer_id)?
+        {
+            return Err(order_not_found(&id).into());
         }
         Ok(events.iter().map(EventRecord::from).collect())
     }

@@ -4,9 +4,9 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
-use super::parse_order_id;
+use super::{order_owner, parse_order_id};
 use crate::auth::Role;
-use crate::commands::{self, LoadTarget};
+use crate::commands;
 use crate::domain::order::{OrderAggregate, OrderCommand, OrderId, OrderLine};
 use crate::graphql::error::ApiError;
 use crate::graphql::scalars::Money;
@@ -127,6 +127,23 @@ pub struct CancelOrderInput {
     pub options: CommandOptions,
 }
 
+/// Which roles may send which Order command:
+///
+/// | command | customer | staff | admin |
+/// | --- | --- | --- | --- |
+/// | createOrder, addItem, removeItem, placeOrder, cancelOrder | own orders | any | any |
+/// | payOrder, shipOrder | no (FORBIDDEN) | any | any |
+pub fn permitted(role: Role, command: &OrderCommand) -> bool {
+    match command {
+        OrderCommand::PayOrder { .. } | OrderCommand::ShipOrder { .. } => role != Role::Customer,
+        OrderCommand::CreateOrder { .. }
+        | OrderCommand::AddItem(_)
+        | OrderCommand::RemoveItem { .. }
+        | OrderCommand::PlaceOrder
+        | OrderCommand::CancelOrder { .. } => true,
+    }
+}
+
 /// Runs an Order command on behalf of the request's caller. The caller and
 /// the options are checked before the order id, so an anonymous caller
 /// learns nothing about ids.
@@ -141,17 +158,21 @@ async fn run(
     let cmd_ctx = rc.command(options, reason)?;
     let order_id = order_id?;
     let store = store(ctx);
-    // Customers act only on their own orders.
-    if let (_, Role::Customer, _) = rc.user()? {
+    let (_, role, _) = rc.user()?;
+    if !permitted(role, &command) {
+        return Err(
+            ApiError::forbidden(format!("{} is for staff and admins", command.name())).into(),
+        );
+    }
+    // Customers act only on their own orders; another customer's order is
+    // answered as if it did not exist.
+    if role == Role::Customer {
         if let OrderCommand::CreateOrder { customer_id, .. } = &command {
             rc.require_customer_access(customer_id)?;
-        } else if let Some(order) =
-            commands::load::<OrderAggregate>(store, &order_id, LoadTarget::Latest)
-                .await
-                .map_err(ApiError::from)?
-                .state
+        } else if let Some(owner) = order_owner(store, &order_id).await?
+            && !rc.sees_customer(&owner)?
         {
-            rc.require_customer_access(&order.customer_id)?;
+            return Err(ApiError::not_found("order not found").into());
         }
     }
     let outcome = commands::execute::<OrderAggregate>(store, &order_id, &command, &cmd_ctx)

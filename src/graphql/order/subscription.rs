@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::Stream;
 
-use super::{Order, parse_order_id, read_order};
+use super::{Order, order_not_found, order_owner, parse_order_id, read_order};
 use crate::graphql::subscriptions::read_model_updates;
-use crate::graphql::{read_models, request_context};
+use crate::graphql::{read_models, request_context, store};
 use crate::projections::order_details;
 
 /// The Order subscription.
@@ -32,6 +32,13 @@ impl OrderSubscription {
         let rc = request_context(ctx);
         rc.user()?;
         let id = parse_order_id(&id)?;
+        // An order that does not exist (or is not the caller's) is refused
+        // at once, not left silent. The log knows an order the moment it is
+        // created, even before its read model does.
+        match order_owner(store(ctx), &id).await? {
+            Some(owner) if rc.sees_customer(&owner)? => {}
+            _ => return Err(order_not_found(&id).into()),
+        }
         let read = read_models(ctx).clone();
         let fetch = move || {
             let (read, rc) = (read.clone(), rc.clone());
@@ -39,7 +46,9 @@ impl OrderSubscription {
                 let Some(detail) = read_order(&read, &id).await? else {
                     return Ok(None);
                 };
-                rc.require_customer_access(&detail.order.customer_id)?;
+                if !rc.sees_customer(&detail.order.customer_id)? {
+                    return Err(order_not_found(&id));
+                }
                 Ok(Some((detail.version, Order::from_detail(&detail))))
             }
         };
