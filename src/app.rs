@@ -137,6 +137,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let read = ReadModels {
         store: store.clone(),
         notices,
+        router: Default::default(),
         projections: Arc::new(
             config
                 .projections

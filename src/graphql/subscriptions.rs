@@ -60,9 +60,10 @@ impl Drop for SubscriptionGauge {
 /// One aggregate's read-model row, each time `projection` applies an event
 /// for it, and at once if it is already past `after_version`. `fetch`
 /// reads the row as `(version, view)`; an error from it ends the stream.
-/// Subscribes to notices before the first read, so no change falls in
-/// between; a subscriber that lags re-reads the row (the latest state,
-/// never an older one, never a version twice).
+/// Watches the aggregate's routed notices (not every notice: a write wakes
+/// only its own subscribers) before the first read, so no change falls in
+/// between; the watch holds the latest version, so a slow subscriber
+/// re-reads the latest state, never an older one, never a version twice.
 pub(crate) fn read_model_updates<T, F, Fut>(
     read: &ReadModels,
     gauge: &'static str,
@@ -76,7 +77,7 @@ where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = Result<Option<(i32, T)>, ApiError>> + Send,
 {
-    let mut notices = read.notices.subscribe();
+    let mut watch = read.router.watch(projection, &aggregate_id);
     let guard = SubscriptionGauge::new(gauge);
     async_stream::stream! {
         let _guard = guard;
@@ -96,11 +97,9 @@ where
                     }
                 }
             }
-            check = match notices.recv().await {
-                Ok(n) => n.projection == projection && n.aggregate_id == aggregate_id && n.version > last_sent,
-                // Fell behind: whatever we missed, the row has the latest.
-                Err(RecvError::Lagged(_)) => true,
-                Err(RecvError::Closed) => return,
+            check = match watch.changed().await {
+                Some(version) => version > last_sent,
+                None => return,
             };
         }
     }

@@ -12,6 +12,7 @@ pub mod customer_order_history;
 pub mod order_details;
 mod rate;
 pub mod rebuild;
+mod router;
 pub mod sales_stats;
 
 use std::panic::AssertUnwindSafe;
@@ -31,6 +32,7 @@ use crate::db::Db;
 use crate::domain::Aggregate;
 use crate::store::{EventStore, RecordedEvent, StoreError};
 pub use checkpoint::{Checkpoint, ProjectionState};
+pub use router::{NoticeRouter, RoutedWatch};
 
 /// What a projection did with one event: the aggregate whose read model
 /// changed, at which version.
@@ -432,6 +434,7 @@ impl ProjectionWorker {
             .increment(batch.len() as u64);
         self.read.rates.record(name, self.generation, batch.len());
         for t in touched {
+            self.read.router.publish(name, &t.aggregate_id, t.version);
             // Nobody listening is fine.
             let _ = self.read.notices.send(ProjectionNotice {
                 projection: name,
@@ -514,8 +517,11 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 pub struct ReadModels {
     /// The event store (and through it the database).
     pub store: EventStore,
-    /// What projections applied, as it commits.
+    /// What projections applied, as it commits (for `projectionUpdated`).
     pub notices: broadcast::Sender<ProjectionNotice>,
+    /// The same, routed to the watchers of each aggregate (for
+    /// `orderUpdated` and the like).
+    pub router: NoticeRouter,
     /// The projections this process runs.
     pub projections: Arc<Vec<Arc<dyn Projection>>>,
     /// Recent throughput per projection and generation.

@@ -129,6 +129,7 @@ pub async fn prepare(
     let (quiet, _) = broadcast::channel(1);
     let rebuild_read = ReadModels {
         notices: quiet,
+        router: Default::default(),
         ..read.clone()
     };
     let worker = ProjectionWorker::new(projection, &rebuild_read, generation, config.clone());
