@@ -405,7 +405,7 @@ impl Server {
     }
 
     /// `order(id)` once the read model reflects `version` (30 s deadline).
-    pub async fn order_view_at(&self, id: &str, version: i64) -> Order {
+    pub async fn order_at(&self, id: &str, version: i64) -> Order {
         let deadline = tokio::time::Instant::now() + crate::DEADLINE;
         loop {
             let order = self.order(id).await;
@@ -416,24 +416,6 @@ impl Server {
                     "timed out waiting for order {id} at version {version}: {order:?}"
                 ),
             }
-            tokio::time::sleep(crate::POLL).await;
-        }
-    }
-
-    /// `order(id) { version <fields> }` once the read model reflects
-    /// `version`, as raw JSON (for fields [`Order`] does not read).
-    pub async fn order_at(&self, id: &str, fields: &str, version: i64) -> Value {
-        let query = format!("query($id: ID!) {{ order(id: $id) {{ version {fields} }} }}");
-        let deadline = tokio::time::Instant::now() + crate::DEADLINE;
-        loop {
-            let data = self.ok(&query, json!({"id": id})).await;
-            if data["order"]["version"].as_i64().unwrap_or(0) >= version {
-                return data["order"].clone();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for order {id} at version {version}: {data}"
-            );
             tokio::time::sleep(crate::POLL).await;
         }
     }

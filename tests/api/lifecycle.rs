@@ -33,7 +33,7 @@ async fn full_lifecycle_has_versions_one_to_four(backend: Backend) {
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 
-    let order = app.order_view_at(&id, 4).await;
+    let order = app.order_at(&id, 4).await;
     assert_eq!(order.status, "SHIPPED");
     assert_eq!(order.total_amount, "25.25");
     assert_eq!(order.tracking_number.as_deref(), Some("TRK-1"));
@@ -177,7 +177,7 @@ async fn items_can_be_added_and_removed_while_pending(backend: Backend) {
         json!({"orderId": id, "sku": "C", "name": "Cherry", "unitPrice": "0.10", "quantity": 3});
     assert_eq!(app.run(Op::AddItem, add).await.version, 2);
     assert_eq!(app.remove_item(&id, "A").await.version, 3);
-    let order = app.order_view_at(&id, 3).await;
+    let order = app.order_at(&id, 3).await;
     assert_eq!(order.total_amount, "5.55");
     assert_eq!(order.items.len(), 2);
     app.try_remove_item(&id, "nope")
