@@ -53,6 +53,14 @@ fn raw_insert(db: &Db, i: usize, payload: &str) -> Statement {
     )
 }
 
+/// One statement in an explicit BEGIN … COMMIT.
+async fn in_own_txn(db: &Db, statement: Statement) -> anyhow::Result<()> {
+    let txn = db.conn().begin().await?;
+    txn.execute_raw(statement).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// N INSERTs, each in an explicit BEGIN … COMMIT (the append path's shape).
 pub async fn bench_raw_txn(
     db: &Db,
@@ -61,10 +69,7 @@ pub async fn bench_raw_txn(
     payload: &str,
 ) -> anyhow::Result<Measured> {
     sequentially(first, n, async |i| {
-        let txn = db.conn().begin().await?;
-        txn.execute_raw(raw_insert(db, i, payload)).await?;
-        txn.commit().await?;
-        Ok(())
+        in_own_txn(db, raw_insert(db, i, payload)).await
     })
     .await
 }
@@ -132,10 +137,7 @@ fn raw_event_insert(db: &Db, i: usize) -> Statement {
 /// BEGIN … COMMIT: the database's share of an append.
 pub async fn bench_raw_events(db: &Db, first: usize, n: usize) -> anyhow::Result<Measured> {
     sequentially(first, n, async |i| {
-        let txn = db.conn().begin().await?;
-        txn.execute_raw(raw_event_insert(db, i)).await?;
-        txn.commit().await?;
-        Ok(())
+        in_own_txn(db, raw_event_insert(db, i)).await
     })
     .await
 }

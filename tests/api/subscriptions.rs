@@ -132,13 +132,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
     let mut received = Vec::new();
     while received.len() < expected.len() {
         let data = ws.next_data().await;
-        received.push(
-            data["events"]["position"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        received.push(event_position(&data));
     }
     assert!(
         received.windows(2).all(|w| w[0] < w[1]),
@@ -156,13 +150,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
     let mut got = Vec::new();
     while got.len() < later.len() {
         let data = resumed.next_data().await;
-        got.push(
-            data["events"]["position"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        got.push(event_position(&data));
     }
     assert_eq!(got, later);
     // Then live: one more write arrives once, with no replay before it.
@@ -239,4 +227,13 @@ async fn subscriptions_need_credentials_when_the_server_has_a_secret() {
             );
         }
     }
+}
+
+/// The position of an `events` subscription result.
+fn event_position(data: &serde_json::Value) -> i64 {
+    data["events"]["position"]
+        .as_str()
+        .expect("a position")
+        .parse()
+        .expect("a number")
 }
