@@ -223,6 +223,12 @@ pub struct ProjectionLag {
     pub lag: i64,
 }
 
+/// The result of a command that must have succeeded.
+#[track_caller]
+fn must(op: Op, result: Result<CommandResult, GqlError>) -> CommandResult {
+    result.unwrap_or_else(|e| panic!("{} refused: {}", op.field(), e.body))
+}
+
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
@@ -268,9 +274,7 @@ impl Server {
 
     /// Runs an order command that must succeed.
     pub async fn run(&self, op: Op, input: Value) -> CommandResult {
-        self.try_run(op, input)
-            .await
-            .unwrap_or_else(|e| panic!("{} refused: {}", op.field(), e.body))
+        must(op, self.try_run(op, input).await)
     }
 
     /// Runs an order command that must be refused.
@@ -306,7 +310,7 @@ impl Server {
 
     /// `placeOrder` that must succeed.
     pub async fn place(&self, id: &str) -> CommandResult {
-        self.run(Op::Place, json!({ "orderId": id })).await
+        must(Op::Place, self.try_place(id).await)
     }
 
     /// `payOrder` of `amount` with reference `pay-1`.
@@ -320,9 +324,7 @@ impl Server {
 
     /// `payOrder` that must succeed.
     pub async fn pay(&self, id: &str, amount: &str) -> CommandResult {
-        self.try_pay(id, amount)
-            .await
-            .unwrap_or_else(|e| panic!("payOrder refused: {}", e.body))
+        must(Op::Pay, self.try_pay(id, amount).await)
     }
 
     /// `shipOrder` with `tracking`.
@@ -333,8 +335,7 @@ impl Server {
 
     /// `shipOrder` that must succeed.
     pub async fn ship(&self, id: &str, tracking: &str) -> CommandResult {
-        self.run(Op::Ship, json!({"orderId": id, "trackingNumber": tracking}))
-            .await
+        must(Op::Ship, self.try_ship(id, tracking).await)
     }
 
     /// `cancelOrder` for `reason`.
@@ -345,8 +346,7 @@ impl Server {
 
     /// `cancelOrder` that must succeed.
     pub async fn cancel(&self, id: &str, reason: &str) -> CommandResult {
-        self.run(Op::Cancel, json!({"orderId": id, "reason": reason}))
-            .await
+        must(Op::Cancel, self.try_cancel(id, reason).await)
     }
 
     /// `addItem` of `quantity` × `sku` at `unit_price` (named after the sku).
@@ -372,9 +372,10 @@ impl Server {
         unit_price: &str,
         quantity: i64,
     ) -> CommandResult {
-        self.try_add_item(id, sku, unit_price, quantity)
-            .await
-            .unwrap_or_else(|e| panic!("addItem refused: {}", e.body))
+        must(
+            Op::AddItem,
+            self.try_add_item(id, sku, unit_price, quantity).await,
+        )
     }
 
     /// `removeItem` of `sku`.
@@ -385,8 +386,7 @@ impl Server {
 
     /// `removeItem` that must succeed.
     pub async fn remove_item(&self, id: &str, sku: &str) -> CommandResult {
-        self.run(Op::RemoveItem, json!({"orderId": id, "sku": sku}))
-            .await
+        must(Op::RemoveItem, self.try_remove_item(id, sku).await)
     }
 
     /// `orderHistory(id)`.
