@@ -2,6 +2,8 @@
 //! WebSocket), on SQLite and PostgreSQL.
 
 mod helpers;
+#[allow(unused_imports)]
+use chronicle_testkit::both_backends;
 
 mod history;
 

@@ -21,7 +21,7 @@ async fn paging_visits_each_order_once_and_caps_the_page(backend: Backend) {
         ids.push(app.create_order(&format!("c-{i}")).await);
     }
     let last = ids.last().unwrap().clone();
-    app.order_at(&last, "id", 1).await;
+    app.order_at(&last, 1).await;
     // every order's row is readable once the newest is (one projection, in order)
 
     let mut seen = Vec::new();
@@ -59,8 +59,8 @@ async fn paging_visits_each_order_once_and_caps_the_page(backend: Backend) {
         let body = app.gql(ORDERS, bad.clone()).await;
         assert_eq!(error_code(&body), Some("VALIDATION"), "{bad}: {body}");
     }
-    app.ok(PLACE, json!({"input": {"orderId": ids[0]}})).await;
-    app.order_at(&ids[0], "id", 2).await;
+    app.place(&ids[0]).await;
+    app.order_at(&ids[0], 2).await;
     let data = app.ok(ORDERS, json!({"status": "PLACED"})).await;
     let edges = data["orders"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 1);
@@ -72,14 +72,9 @@ async fn customer_history_and_sales_stats(backend: Backend) {
     let a = app.create_order("alice").await;
     let b = app.create_order("alice").await;
     app.create_order("bob").await;
-    app.ok(PLACE, json!({"input": {"orderId": a}})).await;
-    app.ok(
-        PAY,
-        json!({"input": {"orderId": a, "amount": "25.25", "paymentReference": "p"}}),
-    )
-    .await;
-    app.ok(CANCEL, json!({"input": {"orderId": b, "reason": "no"}}))
-        .await;
+    app.place(&a).await;
+    app.pay(&a, "25.25").await;
+    app.cancel(&b, "no").await;
 
     let history = "query { customerOrderHistory(customerId: \"alice\", first: 10) { edges { node { orderId status totalAmount } } } }";
     eventually("alice's history to show both changes", || async {

@@ -96,10 +96,9 @@ async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(back
     .await;
     for i in 0..6 {
         let id = app.create_order(&format!("c-{i}")).await;
-        app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+        app.place(&id).await;
         if i % 2 == 0 {
-            app.ok(CANCEL, json!({"input": {"orderId": id, "reason": "r"}}))
-                .await;
+            app.cancel(&id, "r").await;
         }
     }
     let all = app.state.store.read_all(0, 1000).await.unwrap();
@@ -169,7 +168,7 @@ async fn a_failing_projection_is_isolated_and_resumes_from_its_checkpoint(backen
     })
     .await;
     let id = app.create_order("c-1").await;
-    app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+    app.place(&id).await;
     let other = app.create_order("c-2").await;
 
     let query = "{ projections { name position head lag state lastError failedPosition } }";
@@ -190,13 +189,8 @@ async fn a_failing_projection_is_isolated_and_resumes_from_its_checkpoint(backen
     })
     .await;
     // The order created before the failing event is readable; the one after is not yet.
-    let data = app
-        .ok(
-            "query($id: ID!) { order(id: $id) { status } }",
-            json!({"id": id}),
-        )
-        .await;
-    assert_eq!(data["order"]["status"], "PENDING");
+    let order = app.order(&id).await.expect("the order is readable");
+    assert_eq!(order.status, "PENDING");
 
     fail_placed.store(false, Ordering::SeqCst);
     eventually("order_details to recover", || async {
@@ -208,6 +202,6 @@ async fn a_failing_projection_is_isolated_and_resumes_from_its_checkpoint(backen
             .all(|p| p["state"] == "RUNNING" && p["lag"] == 0 && p["lastError"].is_null())
     })
     .await;
-    app.order_at(&id, "status", 2).await;
-    app.order_at(&other, "status", 1).await;
+    app.order_at(&id, 2).await;
+    app.order_at(&other, 1).await;
 }

@@ -25,23 +25,17 @@ async fn order_updated_tells_the_writer_when_its_write_is_readable(backend: Back
     let mut ws = app.ws("graphql-transport-ws", json!({})).await;
     ws.subscribe("1", ORDER_UPDATED, json!({"id": id, "after": 1}))
         .await;
-    let placed = app.ok(PLACE, json!({"input": {"orderId": id}})).await;
-    assert_eq!(placed["placeOrder"]["version"], 2);
+    let placed = app.place(&id).await;
+    assert_eq!(placed.version, 2);
     let data = ws.next_data().await;
     assert_eq!(data["orderUpdated"]["status"], "PLACED");
     assert_eq!(data["orderUpdated"]["version"], 2);
     // Told means readable: the query answers the same state right away.
-    let read = app
-        .ok(
-            "query($id: ID!) { order(id: $id) { status version } }",
-            json!({"id": id}),
-        )
-        .await;
-    assert_eq!(read["order"]["version"], 2);
+    let read = app.order(&id).await.expect("the order is readable");
+    assert_eq!(read.version, 2);
 
     // And the next change comes too.
-    app.ok(CANCEL, json!({"input": {"orderId": id, "reason": "r"}}))
-        .await;
+    app.cancel(&id, "r").await;
     let data = ws.next_data().await;
     assert_eq!(data["orderUpdated"]["status"], "CANCELLED");
     assert_eq!(data["orderUpdated"]["version"], 3);
@@ -50,8 +44,8 @@ async fn order_updated_tells_the_writer_when_its_write_is_readable(backend: Back
 async fn a_late_subscriber_gets_the_newer_state_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create_order("c-1").await;
-    app.ok(PLACE, json!({"input": {"orderId": id}})).await;
-    app.order_at(&id, "status", 2).await;
+    app.place(&id).await;
+    app.order_at(&id, 2).await;
     // Subscribing after the write with afterVersion = version - 1.
     let mut ws = app.ws("graphql-transport-ws", json!({})).await;
     ws.subscribe("late", ORDER_UPDATED, json!({"id": id, "after": 1}))
@@ -62,8 +56,7 @@ async fn a_late_subscriber_gets_the_newer_state_at_once(backend: Backend) {
     // A subscriber already up to date gets nothing until the next change.
     ws.subscribe("current", ORDER_UPDATED, json!({"id": id, "after": 2}))
         .await;
-    app.ok(CANCEL, json!({"input": {"orderId": id, "reason": "r"}}))
-        .await;
+    app.cancel(&id, "r").await;
     let mut got = Vec::new();
     for _ in 0..2 {
         let message = ws.next_message().await;
@@ -85,7 +78,7 @@ async fn the_legacy_protocol_delivers_data_messages(backend: Backend) {
     let mut ws = app.ws("graphql-ws", json!({})).await;
     ws.subscribe("1", ORDER_UPDATED, json!({"id": id, "after": 1}))
         .await;
-    app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+    app.place(&id).await;
     let data = ws.next_data().await; // asserts type "data"
     assert_eq!(data["orderUpdated"]["status"], "PLACED");
 }
@@ -122,11 +115,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
             for _ in 0..5 {
                 let id = app.create_order(&format!("c-{w}")).await;
                 for i in 0..4 {
-                    app.ok(
-                        ADD_ITEM,
-                        json!({"input": {"orderId": id, "sku": format!("X{i}"), "name": "x", "unitPrice": "1", "quantity": 1}}),
-                    )
-                    .await;
+                    app.add_item(&id, &format!("X{i}"), "1", 1).await;
                 }
             }
         }
@@ -138,13 +127,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
     let mut received = Vec::new();
     while received.len() < expected.len() {
         let data = ws.next_data().await;
-        received.push(
-            data["events"]["position"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        received.push(event_position(&data));
     }
     assert!(
         received.windows(2).all(|w| w[0] < w[1]),
@@ -162,13 +145,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
     let mut got = Vec::new();
     while got.len() < later.len() {
         let data = resumed.next_data().await;
-        got.push(
-            data["events"]["position"]
-                .as_str()
-                .unwrap()
-                .parse::<i64>()
-                .unwrap(),
-        );
+        got.push(event_position(&data));
     }
     assert_eq!(got, later);
     // Then live: one more write arrives once, with no replay before it.
@@ -183,7 +160,7 @@ async fn the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers(bac
 async fn projection_updated_reports_each_applied_event(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.create_order("c-1").await;
-    app.order_at(&id, "id", 1).await;
+    app.order_at(&id, 1).await;
     let mut ws = app.ws("graphql-transport-ws", json!({})).await;
     ws.subscribe(
         "p",
@@ -191,14 +168,14 @@ async fn projection_updated_reports_each_applied_event(backend: Backend) {
         json!({"id": id}),
     )
     .await;
-    let placed = app.ok(PLACE, json!({"input": {"orderId": id}})).await;
+    let placed = app.place(&id).await;
     let data = ws.next_data().await;
     let update = &data["projectionUpdated"];
     assert_eq!(update["projection"], "order_details");
     assert_eq!(update["aggregateId"], id.as_str());
     assert_eq!(update["version"], 2);
     assert_eq!(update["eventType"], "OrderPlaced");
-    assert_eq!(update["position"], placed["placeOrder"]["position"]);
+    assert_eq!(update["position"], placed.position.to_string());
 }
 
 #[tokio::test]
@@ -245,4 +222,13 @@ async fn subscriptions_need_credentials_when_the_server_has_a_secret() {
             );
         }
     }
+}
+
+/// The position of an `events` subscription result.
+fn event_position(data: &serde_json::Value) -> i64 {
+    data["events"]["position"]
+        .as_str()
+        .expect("a position")
+        .parse()
+        .expect("a number")
 }
