@@ -17,6 +17,12 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     Internal,
+    /// The serialised response would exceed the configured maximum.
+    ResponseTooLarge,
+    /// The request ran past its time limit.
+    Timeout,
+    /// The server is at its in-flight request cap; retry later.
+    Overloaded,
 }
 
 impl ErrorCode {
@@ -29,6 +35,9 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Overloaded => "OVERLOADED",
         }
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 pub mod error;
 mod events;
+pub mod limits;
 mod order;
 mod read;
 pub mod scalars;
@@ -141,6 +142,8 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    // Fragment-expanded shape limits, before validation (limits.rs).
+    .extension(limits::LimitsExtension)
 }
 
 /// Builds the schema over the given services.
