@@ -433,13 +433,30 @@ pub(super) fn parse_batch(
             ));
         }
     }
-    serde_json::from_slice::<BatchRequest>(body).map_err(|e| {
-        plain_error(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION",
-            &format!("the request body is not a GraphQL request in JSON: {e}"),
-            correlation,
-        )
+    let bad =
+        |message: String| plain_error(StatusCode::BAD_REQUEST, "VALIDATION", &message, correlation);
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        bad(format!(
+            "the request body is not a GraphQL request in JSON: {e}"
+        ))
+    })?;
+    // A request without a `query` string is malformed (400), not a
+    // document that fails to parse.
+    let has_query =
+        |v: &serde_json::Value| v.get("query").is_some_and(serde_json::Value::is_string);
+    let well_formed = match &value {
+        serde_json::Value::Array(items) => !items.is_empty() && items.iter().all(has_query),
+        other => has_query(other),
+    };
+    if !well_formed {
+        return Err(bad(
+            "a GraphQL request is a JSON object with a `query` string".to_owned(),
+        ));
+    }
+    serde_json::from_value::<BatchRequest>(value).map_err(|e| {
+        bad(format!(
+            "the request body is not a GraphQL request in JSON: {e}"
+        ))
     })
 }
 

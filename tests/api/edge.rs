@@ -196,6 +196,18 @@ async fn response_media_types_and_request_errors_follow_graphql_over_http() {
     assert_eq!(status, 200, "{body}");
     assert!(body.get("data").is_some(), "{body}");
 
+    // A body without a `query` string is a bad request, not a bad document.
+    for body in [
+        r#"{"qeury":"{ __typename }"}"#,
+        r#"{"query":7}"#,
+        "[]",
+        "[{}]",
+    ] {
+        let (status, _, reply) = post_accepting(&app, "application/json", body).await;
+        assert_eq!(status, 400, "{body}: {reply}");
+        assert_eq!(error_code(&reply), Some("VALIDATION"));
+    }
+
     // */* and no Accept mean JSON.
     let (status, ct, _) = post_accepting(&app, "*/*", r#"{"query":"{ __typename }"}"#).await;
     assert_eq!(status, 200);
