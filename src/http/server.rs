@@ -1,11 +1,14 @@
 //! The accept loop: HTTP/1.1 over hyper with a header read timeout (which
 //! hyper re-arms while a keep-alive connection idles), a cap on open
-//! connections (an excess connection is closed at once, so idle sockets
-//! cannot use up file descriptors), and a shutdown bounded in time.
+//! connections (so idle sockets cannot use up file descriptors: when full,
+//! the oldest connection that has not sent a request yet is closed to make
+//! room, or the new one is closed at once), and a shutdown bounded in time.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,7 +17,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tower::ServiceExt;
 
 use super::Edge;
@@ -29,7 +32,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let config = edge.config.clone();
-    let slots = Arc::new(Semaphore::new(connection_cap(config.max_connections)));
+    let cap = connection_cap(config.max_connections);
+    let slots = Arc::new(Semaphore::new(cap));
+    // Open connections in accept order, with whether each has sent a request.
+    let mut tracked: VecDeque<(Arc<AtomicBool>, AbortHandle)> = VecDeque::new();
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -47,18 +53,45 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let Ok(slot) = slots.clone().try_acquire_owned() else {
-                    tracing::debug!(%peer, "connection cap reached: closing the new connection");
-                    drop(stream);
-                    continue;
+                let slot = match slots.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        // Full: the oldest connection that has not sent a
+                        // request yet makes room, so silent connections
+                        // cannot lock clients out until they time out.
+                        let Some(victim) = oldest_silent(&mut tracked) else {
+                            tracing::debug!(%peer, "connection cap reached: closing the new connection");
+                            drop(stream);
+                            continue;
+                        };
+                        victim.abort();
+                        match tokio::time::timeout(
+                            Duration::from_millis(500),
+                            slots.clone().acquire_owned(),
+                        )
+                        .await
+                        {
+                            Ok(Ok(slot)) => slot,
+                            _ => {
+                                drop(stream);
+                                continue;
+                            }
+                        }
+                    }
                 };
                 let router = router.clone();
                 let closing = closing_rx.clone();
                 let header_timeout = config.header_read_timeout;
-                connections.spawn(async move {
-                    connection(stream, peer, router, header_timeout, closing).await;
+                let started = Arc::new(AtomicBool::new(false));
+                let seen = started.clone();
+                let handle = connections.spawn(async move {
+                    connection(stream, peer, router, header_timeout, closing, seen).await;
                     drop(slot);
                 });
+                if tracked.len() >= 2 * cap {
+                    tracked.retain(|(_, h)| !h.is_finished());
+                }
+                tracked.push_back((started, handle));
             }
         }
     }
@@ -95,9 +128,11 @@ async fn connection(
     router: Router,
     header_timeout: Duration,
     mut closing: watch::Receiver<bool>,
+    started: Arc<AtomicBool>,
 ) {
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        started.store(true, Ordering::Relaxed);
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request)
     });
@@ -121,6 +156,16 @@ async fn connection(
             let _ = conn.await;
         }
     }
+}
+
+/// The oldest live connection that has not sent a request, taken out of
+/// `tracked` (finished ones are dropped on the way).
+fn oldest_silent(tracked: &mut VecDeque<(Arc<AtomicBool>, AbortHandle)>) -> Option<AbortHandle> {
+    tracked.retain(|(_, h)| !h.is_finished());
+    let at = tracked
+        .iter()
+        .position(|(started, _)| !started.load(Ordering::Relaxed))?;
+    tracked.remove(at).map(|(_, h)| h)
 }
 
 /// The configured connection cap, lowered to leave file descriptors for the

@@ -87,52 +87,42 @@ async fn a_slow_body_gets_408() {
 }
 
 #[tokio::test]
-async fn silent_connections_beyond_the_cap_are_closed_and_service_resumes() {
+async fn silent_connections_beyond_the_cap_are_closed_and_clients_still_get_in() {
     let app = spawn_app_with(Backend::Sqlite, |c| {
         c.edge.max_connections = 20;
-        c.edge.header_read_timeout = Duration::from_millis(500);
+        // Long: only the cap may close anything here, not the timeout.
+        c.edge.header_read_timeout = Duration::from_secs(60);
     })
     .await;
-    // 20 silent connections fill the cap; 80 more are closed at once.
     let mut silent = Vec::new();
     for _ in 0..100 {
         silent.push(TcpStream::connect(app.addr).await.unwrap());
     }
-    let mut closed_at_once = 0;
-    for socket in silent.iter_mut().skip(20) {
-        let (took, closed) = until_closed(socket, Duration::from_millis(300)).await;
-        if closed.is_some() && took < Duration::from_millis(300) {
-            closed_at_once += 1;
+    // The oldest 80 made room for the newer ones and were closed at once.
+    let mut closed = 0;
+    for socket in silent.iter_mut() {
+        let (took, gone) = until_closed(socket, Duration::from_millis(300)).await;
+        if gone.is_some() && took < Duration::from_millis(300) {
+            closed += 1;
         }
     }
     assert!(
-        closed_at_once >= 75,
-        "only {closed_at_once} of 80 excess connections closed"
+        (78..=82).contains(&closed),
+        "{closed} of 100 silent connections closed with a cap of 20"
     );
 
-    // A normal request is served as soon as the silent ones time out.
+    // A client that sends its request is served at once, cap or not.
     let started = Instant::now();
-    loop {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        if let Ok(resp) = client
-            .post(app.url("/graphql"))
-            .json(&json!({"query": "{ __typename }"}))
-            .send()
-            .await
-            && resp.status() == 200
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never served while silent connections were held"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    eprintln!("served {:?} after the cap was reached", started.elapsed());
+    let resp = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let took = started.elapsed();
+    eprintln!("served in {took:?} with the cap full of silent connections");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
 #[tokio::test]
