@@ -47,6 +47,20 @@ pub(super) async fn upgrade(state: AppState, edge: Arc<Edge>, parts: &mut Parts)
         )
             .into_response();
     }
+    // An upgraded socket leaves the connection cap (hyper hands it over), so
+    // WebSockets have their own, of the same size.
+    if edge.open_sockets() >= edge.config.max_connections {
+        let mut response = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the server is at its limit of open WebSockets; retry shortly",
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+        return response;
+    }
     let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
         Ok(p) => p,
         Err(status) => {

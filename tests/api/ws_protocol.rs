@@ -276,3 +276,35 @@ async fn a_socket_closes_when_its_token_expires() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(6), "closed after {took:?}");
 }
+
+#[tokio::test]
+async fn websockets_are_capped_in_total() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.edge.max_connections = 3;
+        c.edge.max_sockets_per_principal = 100;
+    })
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let mut ws = connect(&app, "graphql-transport-ws").await;
+        init(&mut ws, json!({})).await;
+        open.push(ws);
+    }
+    let mut request = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status(), 503)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a fourth WebSocket was accepted with a cap of 3"),
+    }
+    // Plain HTTP still works: WebSockets do not hold connection slots.
+    let body = app.gql("{ __typename }", json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query");
+}
