@@ -50,6 +50,13 @@ pub struct Config {
     /// Whether to start the projection workers (tests may drive them by
     /// hand with `try_process_batch`).
     pub start_projections: bool,
+    /// Per-request limits (shape, batch, response size, time, in flight).
+    pub limits: crate::graphql::limits::Limits,
+    /// Connection, browser and WebSocket settings.
+    pub edge: crate::http::EdgeConfig,
+    /// A separate, unauthenticated listener for /metrics (Prometheus), e.g.
+    /// on an internal interface.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -64,6 +71,9 @@ impl Config {
             projections: None,
             upcasters: Upcasters::new().with::<OrderAggregate>(),
             start_projections: true,
+            limits: Default::default(),
+            edge: Default::default(),
+            metrics_addr: None,
         }
     }
 }
@@ -202,8 +212,8 @@ pub fn check_bind_address(addr: &SocketAddr, state: &AppState) -> anyhow::Result
 }
 
 /// Serves HTTP on an already-bound listener until `shutdown` resolves,
-/// then stops the background tasks and waits for them (bounded by
-/// `TASK_SHUTDOWN_DEADLINE`).
+/// then shuts down within `edge.shutdown_grace`, stops the background
+/// tasks and waits for them (bounded by `TASK_SHUTDOWN_DEADLINE`).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -211,17 +221,42 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     check_bind_address(&addr, &state)?;
+    if let Some(secret) = &state.config.jwt_secret {
+        crate::auth::check_secret(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let tasks = state.tasks().clone();
-    let router = crate::http::router(state);
+    let edge = crate::http::Edge::new(&state.config);
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        let metrics_listener = TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {metrics_addr}"))?;
+        let metrics_state = state.clone();
+        let mut closing = edge.shutting_down();
+        tracing::info!(addr = %metrics_addr, "metrics listening");
+        tasks.spawn(async move {
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let state = metrics_state.clone();
+                    async move { crate::http::render_metrics(&state).await }
+                }),
+            );
+            let _ = axum::serve(metrics_listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = closing.wait_for(|c| *c).await;
+                })
+                .await;
+        });
+    }
+    let router = crate::http::router_with(state, edge.clone());
     tracing::info!(%addr, "chronicle listening");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP");
+    crate::http::serve(listener, router, edge, shutdown).await;
+    // Projection workers finish the batch in hand, rebuilds stop at a
+    // batch boundary.
     if !tasks.shutdown(TASK_SHUTDOWN_DEADLINE).await {
         tracing::warn!("background tasks did not stop in time; exiting anyway");
     }
-    served
+    Ok(())
 }
 
 /// Hides a password in a database URL for logs.

@@ -1,15 +1,22 @@
 //! The axum router: /graphql (POST, GET, GraphiQL), /healthz, /readyz,
 //! /metrics. Authentication and the correlation id are settled here, once.
+//! The hardened edge lives beside it: `edge` (limits, CORS, Origin, the
+//! response format), `server` (the accept loop: timeouts, connection cap,
+//! graceful shutdown) and `ws` (the WebSocket protocol guard).
 
-use async_graphql::Data;
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+mod edge;
+mod server;
+mod ws;
+
+pub use edge::{Edge, EdgeConfig};
+pub use server::serve;
+
+use std::sync::Arc;
+
 use async_graphql::{BatchRequest, BatchResponse};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State, WebSocketUpgrade};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -17,18 +24,34 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tracing::Instrument;
 
 use crate::app::AppState;
+use crate::auth::{Principal, Role};
+use crate::graphql::limits::Limits;
 use crate::graphql::{RequestContext, ensure_codes};
 
 /// The request header (and response header) carrying the correlation id.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
-/// The application's routes and layers.
+/// The application's routes and layers, with an edge built from the
+/// state's configuration.
 pub fn router(state: AppState) -> Router {
+    let edge = Edge::new(&state.config);
+    router_with(state, edge)
+}
+
+/// The router, sharing `edge` (in-flight cap, WebSocket registry, shutdown)
+/// with the server loop.
+pub fn router_with(state: AppState, edge: Arc<Edge>) -> Router {
     let max_body = state.config.max_body_bytes;
+    let cors = edge::cors_layer(&edge);
     Router::new()
         .route("/", get(crate::console::index))
         .route("/assets/{*path}", get(crate::console::asset))
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get)
+                .post(graphql_post)
+                .fallback(method_not_allowed_graphql),
+        )
         .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -37,8 +60,24 @@ pub fn router(state: AppState) -> Router {
         // caps bodies without one while they stream in.
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(DefaultBodyLimit::disable())
+        .layer(axum::Extension(edge))
+        .layer(cors)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// 405 with the methods /graphql does support.
+async fn method_not_allowed_graphql() -> Response {
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "VALIDATION",
+        "/graphql accepts GET and POST",
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -51,9 +90,43 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// Who may scrape /metrics on the main listener: anyone on an open server
+/// (or with `public_metrics`), otherwise staff and admin tokens.
+fn may_see_metrics(state: &AppState, edge: &Edge, headers: &HeaderMap) -> bool {
+    if state.auth.is_open() || edge.config.public_metrics {
+        return true;
+    }
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    matches!(
+        state.auth.authenticate(authorization),
+        Ok(Principal::User {
+            role: Role::Staff | Role::Admin,
+            ..
+        })
+    )
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    axum::Extension(edge): axum::Extension<Arc<Edge>>,
+    headers: HeaderMap,
+) -> Response {
+    if !may_see_metrics(&state, &edge, &headers) {
+        return error_response(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "/metrics needs a staff or admin token on this server (or use the metrics listener)",
+            &correlation_id(&headers),
+        );
+    }
+    render_metrics(&state).await
+}
+
 /// Prometheus text. Projection gauges are read from the checkpoints at
 /// scrape time, so every instance reports the same truth.
-async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn render_metrics(state: &AppState) -> Response {
     let head = state.store.head_position().await.unwrap_or(0);
     metrics::gauge!("chronicle_event_store_head_position").set(head as f64);
     match state.read.statuses().await {
@@ -153,43 +226,101 @@ fn request_context(state: &AppState, headers: &HeaderMap) -> Result<RequestConte
     }
 }
 
-async fn execute(state: &AppState, rc: RequestContext, batch: BatchRequest) -> Response {
+async fn execute(
+    state: &AppState,
+    edge: &Edge,
+    rc: RequestContext,
+    batch: BatchRequest,
+    format: edge::Format,
+) -> Response {
     let correlation = rc.correlation_id.clone();
+    let exposure = edge.exposure(state, &rc.principal);
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(exposure.apply(r)),
+        BatchRequest::Batch(rs) => {
+            BatchRequest::Batch(rs.into_iter().map(|r| exposure.apply(r)).collect())
+        }
+    };
+    let limits: Limits = state.config.limits.clone();
+    let timeout = limits.request_timeout;
     // Instrument the future (not `enter()` across an await) so that logs
     // of this request, and only these, carry its correlation id.
     let span = tracing::info_span!("graphql", correlation_id = %correlation);
-    let mut response = state
+    let run = state
         .schema
-        .execute_batch(batch.data(rc))
-        .instrument(span)
-        .await;
+        .execute_batch(batch.data(rc).data(limits.clone()))
+        .instrument(span);
+    let mut response = match tokio::time::timeout(timeout, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(correlation_id = %correlation, ?timeout, "request timed out");
+            return edge::refusal(
+                format,
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::graphql::ErrorCode::Timeout,
+                &format!(
+                    "the request ran longer than the server's limit of {} ms and was stopped",
+                    timeout.as_millis()
+                ),
+                &correlation,
+            );
+        }
+    };
     match &mut response {
-        BatchResponse::Single(r) => ensure_codes(r),
-        BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
+        BatchResponse::Single(r) => {
+            ensure_codes(r);
+            exposure.scrub(r);
+        }
+        BatchResponse::Batch(rs) => rs.iter_mut().for_each(|r| {
+            ensure_codes(r);
+            exposure.scrub(r);
+        }),
     }
-    with_correlation(axum::Json(response).into_response(), &correlation)
+    edge::respond(&response, format, limits.max_response_bytes, &correlation)
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    axum::Extension(edge): axum::Extension<Arc<Edge>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
+    let correlation = correlation_id(&headers);
+    if let Err(refusal) = edge.check_origin(&headers, &correlation) {
+        return refusal;
+    }
+    let format = match edge::negotiate(&headers) {
+        Ok(f) => f,
+        Err(refusal) => return with_correlation(refusal, &correlation),
+    };
+    if let Err(refusal) = edge::require_json_body(&headers, &correlation) {
+        return refusal;
+    }
+    let _permit = match edge.admit(format, &correlation) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal,
+    };
+    let body = match edge.read_body(body, &correlation).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
+    };
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,
         Err(refused) => return refused.into_response(),
     };
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let batch = match edge::parse_batch(&body, &state.config.limits, &rc.correlation_id) {
         Ok(batch) => batch,
-        Err(e) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "VALIDATION",
-                &format!("the request body is not a GraphQL request in JSON: {e}"),
-                &rc.correlation_id,
-            );
-        }
+        Err(refusal) => return refusal,
     };
-    execute(&state, rc, batch).await
+    execute(&state, &edge, rc, batch, format).await
 }
 
-async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    axum::Extension(edge): axum::Extension<Arc<Edge>>,
+    request: Request,
+) -> Response {
     let (mut parts, _body) = request.into_parts();
     let is_upgrade = parts
         .headers
@@ -197,7 +328,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if is_upgrade {
-        return websocket(state, &mut parts).await;
+        return ws::upgrade(state, edge, &mut parts).await;
     }
     let headers = parts.headers;
     let query = parts.uri.query().map(str::to_owned);
@@ -207,11 +338,31 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         .is_some_and(|a| a.contains("text/html"));
     if wants_html {
         // A browser: GraphiQL, opened on the link's `query` if it has one.
+        if !edge.graphiql_allowed(&state, &headers) {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "GraphiQL is not served to anonymous callers on this server",
+                &correlation_id(&headers),
+            );
+        }
         let prefill = axum::extract::Query::<crate::graphiql::Prefill>::try_from_uri(&parts.uri)
             .map(|q| q.0)
             .unwrap_or_default();
         return crate::graphiql::page("/graphql", "/graphql", &prefill).into_response();
     }
+    let correlation = correlation_id(&headers);
+    if let Err(refusal) = edge.check_origin(&headers, &correlation) {
+        return refusal;
+    }
+    let format = match edge::negotiate(&headers) {
+        Ok(f) => f,
+        Err(refusal) => return with_correlation(refusal, &correlation),
+    };
+    let _permit = match edge.admit(format, &correlation) {
+        Ok(permit) => permit,
+        Err(refusal) => return refusal,
+    };
     let rc = match request_context(&state, &headers) {
         Ok(rc) => rc,
         Err(refused) => return refused.into_response(),
@@ -236,62 +387,19 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
                     || name.map(|n| n.as_str()) == request.operation_name.as_deref())
         })
     {
-        return error_response(
+        let mut response = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "VALIDATION",
             "mutations must be sent with POST",
             &rc.correlation_id,
         );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
-    execute(&state, rc, BatchRequest::Single(request)).await
+    execute(&state, &edge, rc, BatchRequest::Single(request), format).await
 }
 
-/// GraphQL over WebSocket on /graphql: `graphql-transport-ws` and the
-/// legacy `graphql-ws`. Credentials come in the connection_init payload's
-/// `authorization` key (the same `Bearer <jwt>` as over HTTP).
-async fn websocket(state: AppState, parts: &mut Parts) -> Response {
-    let protocol = match GraphQLProtocol::from_request_parts(parts, &()).await {
-        Ok(p) => p,
-        Err(status) => {
-            return (
-                status,
-                "unsupported WebSocket subprotocol: use graphql-transport-ws or graphql-ws",
-            )
-                .into_response();
-        }
-    };
-    let upgrade = match WebSocketUpgrade::from_request_parts(parts, &()).await {
-        Ok(u) => u,
-        Err(rejection) => return rejection.into_response(),
-    };
-    let client = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect::<String>());
-    let correlation = correlation_id(&parts.headers);
-    let schema = state.schema.clone();
-    let auth = state.auth.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let authorization = payload
-                        .get("authorization")
-                        .or_else(|| payload.get("Authorization"))
-                        .and_then(|v| v.as_str());
-                    let principal = auth
-                        .authenticate(authorization)
-                        .map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    let mut data = Data::default();
-                    data.insert(RequestContext {
-                        principal,
-                        correlation_id: correlation,
-                        client,
-                    });
-                    Ok(data)
-                })
-                .serve()
-        })
-}
+/// Methods the CORS layer allows (and 405s name).
+pub(crate) const ALLOWED_METHODS: [Method; 3] = [Method::GET, Method::POST, Method::OPTIONS];

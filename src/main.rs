@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -23,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL, sorted) and exit.
@@ -70,6 +71,102 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CHRONICLE_MAX_BODY_BYTES", default_value_t = chronicle::app::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    edge: EdgeArgs,
+}
+
+/// Per-request limits (SECURITY.md explains each).
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Deepest selection, fragments expanded.
+    #[arg(long, env = "CHRONICLE_MAX_DEPTH", default_value_t = 16)]
+    max_depth: usize,
+    /// Field selections per operation, fragments expanded.
+    #[arg(long, env = "CHRONICLE_MAX_FIELDS", default_value_t = 1_000)]
+    max_fields: usize,
+    /// Aliased fields per operation.
+    #[arg(long, env = "CHRONICLE_MAX_ALIASES", default_value_t = 30)]
+    max_aliases: usize,
+    /// Root fields per operation.
+    #[arg(long, env = "CHRONICLE_MAX_ROOT_FIELDS", default_value_t = 20)]
+    max_root_fields: usize,
+    /// Estimated nodes per operation (lists multiplied by `first`).
+    #[arg(long, env = "CHRONICLE_MAX_NODES", default_value_t = 50_000)]
+    max_nodes: u64,
+    /// Operations per batched request; 0 turns batching off.
+    #[arg(long, env = "CHRONICLE_MAX_BATCH", default_value_t = 10)]
+    max_batch: usize,
+    /// Largest response body, in bytes.
+    #[arg(long, env = "CHRONICLE_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    max_response_bytes: usize,
+    /// Execution time limit of one request, in seconds.
+    #[arg(long, env = "CHRONICLE_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// GraphQL HTTP requests in flight at once (503 past it).
+    #[arg(long, env = "CHRONICLE_MAX_IN_FLIGHT", default_value_t = 256)]
+    max_in_flight: usize,
+}
+
+/// Connections, browsers, WebSockets and what anonymous callers may see.
+#[derive(Args, Clone)]
+struct EdgeArgs {
+    /// Browser origins allowed to call the API (CORS and WebSocket Origin),
+    /// e.g. http://localhost:5173; repeat or separate with commas. Without
+    /// any, only same-origin pages may.
+    #[arg(
+        long = "cors-origin",
+        env = "CHRONICLE_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// Seconds a client has to send request headers (also the keep-alive
+    /// idle timeout).
+    #[arg(long, env = "CHRONICLE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request body.
+    #[arg(long, env = "CHRONICLE_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    body_timeout_secs: u64,
+    /// Open connections at once; more are closed immediately.
+    #[arg(long, env = "CHRONICLE_MAX_CONNECTIONS", default_value_t = 1_024)]
+    max_connections: usize,
+    /// Seconds shutdown waits for requests in flight.
+    #[arg(long, env = "CHRONICLE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    shutdown_grace_secs: u64,
+    /// Seconds a WebSocket has to send connection_init (4408 past it).
+    #[arg(long, env = "CHRONICLE_WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    ws_init_timeout_secs: u64,
+    /// Subscriptions at once on one WebSocket.
+    #[arg(
+        long,
+        env = "CHRONICLE_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 100
+    )]
+    max_subscriptions_per_connection: usize,
+    /// WebSockets at once per user (per peer address when open).
+    #[arg(
+        long,
+        env = "CHRONICLE_MAX_SOCKETS_PER_PRINCIPAL",
+        default_value_t = 32
+    )]
+    max_sockets_per_principal: usize,
+    /// With a JWT secret: let callers without a token introspect.
+    #[arg(long, env = "CHRONICLE_PUBLIC_INTROSPECTION")]
+    public_introspection: bool,
+    /// With a JWT secret: give callers without a token "Did you mean" hints.
+    #[arg(long, env = "CHRONICLE_PUBLIC_SUGGESTIONS")]
+    public_suggestions: bool,
+    /// With a JWT secret: serve GraphiQL to callers without a token.
+    #[arg(long, env = "CHRONICLE_PUBLIC_GRAPHIQL")]
+    public_graphiql: bool,
+    /// With a JWT secret: serve /metrics on the main listener without a token.
+    #[arg(long, env = "CHRONICLE_PUBLIC_METRICS")]
+    public_metrics: bool,
+    /// A separate listener for /metrics only (no authentication), e.g.
+    /// 127.0.0.1:9100.
+    #[arg(long, env = "CHRONICLE_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -83,7 +180,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Serve(args)) => serve(*args).await,
         Some(Command::Migrate(args)) => {
             let db = chronicle::db::Db::connect(&args.database_url)
                 .await
@@ -193,6 +290,43 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.jwt_secret = args.jwt_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = args.max_body_bytes;
     config.snapshot_every = args.snapshot_every;
+    if let Some(secret) = &config.jwt_secret {
+        chronicle::auth::check_secret(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let l = &args.limits;
+    config.limits = chronicle::graphql::limits::Limits {
+        max_depth: l.max_depth,
+        max_fields: l.max_fields,
+        max_aliases: l.max_aliases,
+        max_root_fields: l.max_root_fields,
+        max_nodes: l.max_nodes,
+        max_batch: l.max_batch,
+        max_response_bytes: l.max_response_bytes,
+        request_timeout: Duration::from_secs(l.request_timeout_secs),
+        max_in_flight: l.max_in_flight,
+        ..Default::default()
+    };
+    let e = &args.edge;
+    config.edge = chronicle::http::EdgeConfig {
+        cors_origins: e
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect(),
+        header_read_timeout: Duration::from_secs(e.header_timeout_secs),
+        body_read_timeout: Duration::from_secs(e.body_timeout_secs),
+        max_connections: e.max_connections,
+        shutdown_grace: Duration::from_secs(e.shutdown_grace_secs),
+        ws_init_timeout: Duration::from_secs(e.ws_init_timeout_secs),
+        max_subscriptions_per_connection: e.max_subscriptions_per_connection,
+        max_sockets_per_principal: e.max_sockets_per_principal,
+        public_introspection: e.public_introspection,
+        public_suggestions: e.public_suggestions,
+        public_graphiql: e.public_graphiql,
+        public_metrics: e.public_metrics,
+    };
+    config.metrics_addr = e.metrics_addr;
     let state = chronicle::build_state(config).await?;
     chronicle::app::check_bind_address(&args.addr, &state)?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -20,6 +20,12 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     Internal,
+    /// The serialised response would exceed the configured maximum.
+    ResponseTooLarge,
+    /// The request ran past its time limit.
+    Timeout,
+    /// The server is at its in-flight request cap; retry later.
+    Overloaded,
 }
 
 impl ErrorCode {
@@ -33,6 +39,9 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ResponseTooLarge => "RESPONSE_TOO_LARGE",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::Overloaded => "OVERLOADED",
         }
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 pub mod error;
 mod events;
+pub mod limits;
 mod order;
 pub mod paging;
 mod sales;
@@ -157,7 +158,10 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
+    // NULs refused in every request (text_guard.rs), then the
+    // fragment-expanded shape limits, before validation (limits.rs).
     .extension(text_guard::RefuseNul)
+    .extension(limits::LimitsExtension)
 }
 
 /// Builds the schema over the given services.

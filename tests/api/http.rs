@@ -149,7 +149,10 @@ async fn the_correlation_id_is_echoed_and_stored() {
 #[tokio::test]
 async fn jwt_auth_identifies_users_and_guards_orders() {
     use jsonwebtoken::{EncodingKey, Header, encode};
-    let app = spawn_app_with(Backend::Sqlite, |c| c.jwt_secret = Some("s3cret".into())).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.jwt_secret = Some("s3cret-s3cret-s3cret-s3cret-s3cret".into())
+    })
+    .await;
     let token = |sub: &str, role: &str, customer: Option<&str>| {
         let exp = chrono::Utc::now().timestamp() + 3600;
         let claims = json!({"sub": sub, "role": role, "customer_id": customer, "exp": exp});
@@ -158,7 +161,7 @@ async fn jwt_auth_identifies_users_and_guards_orders() {
             encode(
                 &Header::default(),
                 &claims,
-                &EncodingKey::from_secret(b"s3cret")
+                &EncodingKey::from_secret(b"s3cret-s3cret-s3cret-s3cret-s3cret")
             )
             .unwrap()
         )
