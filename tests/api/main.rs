@@ -10,6 +10,7 @@ mod history;
 mod concurrency;
 mod connections;
 mod console;
+mod corpus;
 mod edge;
 mod graphiql;
 mod hardening;
