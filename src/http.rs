@@ -96,16 +96,21 @@ fn may_see_metrics(state: &AppState, edge: &Edge, headers: &HeaderMap) -> bool {
     if state.auth.is_open() || edge.config.public_metrics {
         return true;
     }
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
     matches!(
-        state.auth.authenticate(authorization),
-        Ok(Principal::User {
+        header_principal(state, headers),
+        Some(Principal::User {
             role: Role::Staff | Role::Admin,
             ..
         })
     )
+}
+
+/// The caller named by a request's `Authorization` header, if it is valid.
+pub(crate) fn header_principal(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    state.auth.authenticate(authorization).ok()
 }
 
 async fn metrics(

@@ -254,12 +254,9 @@ impl Edge {
         if state.auth.is_open() || self.config.public_graphiql {
             return true;
         }
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
         matches!(
-            state.auth.authenticate(authorization),
-            Ok(Principal::User { .. })
+            super::header_principal(state, headers),
+            Some(Principal::User { .. })
         )
     }
 }
