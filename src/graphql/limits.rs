@@ -255,57 +255,50 @@ pub fn measure(
 
 /// Refuses the cost if it is over a limit.
 pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
-    let over = |limit: &'static str, got: u64, max: u64, what: &str| {
-        Err(limit_error(
+    let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    // (limit, measured, maximum, what the message says), checked in order.
+    let checks = [
+        (
+            "maxFields",
+            cost.fields,
+            as_u64(limits.max_fields),
+            "selects fields:",
+        ),
+        (
+            "maxAliases",
+            cost.aliases,
+            as_u64(limits.max_aliases),
+            "uses aliases:",
+        ),
+        (
+            "maxRootFields",
+            cost.root_fields,
+            as_u64(limits.max_root_fields),
+            "selects root fields:",
+        ),
+        (
+            "maxDepth",
+            cost.depth,
+            as_u64(limits.max_depth),
+            "is nested levels deep:",
+        ),
+        (
+            "maxNodes",
+            cost.nodes,
+            limits.max_nodes,
+            "may return nodes (lists counted at their `first`):",
+        ),
+    ];
+    match checks.into_iter().find(|(_, got, max, _)| got > max) {
+        Some((limit, got, max, what)) => Err(limit_error(
             limit,
             max,
             format!(
                 "the operation {what} {got} once fragments are expanded; the limit ({limit}) is {max}"
             ),
-        ))
-    };
-    let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-    if cost.fields > as_u64(limits.max_fields) {
-        return over(
-            "maxFields",
-            cost.fields,
-            as_u64(limits.max_fields),
-            "selects fields:",
-        );
+        )),
+        None => Ok(()),
     }
-    if cost.aliases > as_u64(limits.max_aliases) {
-        return over(
-            "maxAliases",
-            cost.aliases,
-            as_u64(limits.max_aliases),
-            "uses aliases:",
-        );
-    }
-    if cost.root_fields > as_u64(limits.max_root_fields) {
-        return over(
-            "maxRootFields",
-            cost.root_fields,
-            as_u64(limits.max_root_fields),
-            "selects root fields:",
-        );
-    }
-    if cost.depth > as_u64(limits.max_depth) {
-        return over(
-            "maxDepth",
-            cost.depth,
-            as_u64(limits.max_depth),
-            "is nested levels deep:",
-        );
-    }
-    if cost.nodes > limits.max_nodes {
-        return over(
-            "maxNodes",
-            cost.nodes,
-            limits.max_nodes,
-            "may return nodes (lists counted at their `first`):",
-        );
-    }
-    Ok(())
 }
 
 /// The schema extension that enforces [`Limits`] before validation.
