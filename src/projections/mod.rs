@@ -6,6 +6,7 @@
 //! commit it announces what it applied on a broadcast channel; that is what
 //! subscriptions listen to.
 
+pub mod cache;
 mod checkpoint;
 mod columns;
 pub mod customer_order_history;
@@ -315,8 +316,12 @@ impl ProjectionWorker {
         };
         let batch = self
             .read
-            .store
-            .read_all(checkpoint.position, self.config.batch_size)
+            .tail
+            .read(
+                &self.read.store,
+                checkpoint.position,
+                self.config.batch_size,
+            )
             .await?;
         if batch.is_empty() {
             return Ok(Outcome::Idle);
@@ -429,7 +434,14 @@ impl ProjectionWorker {
             last.recorded_at,
         )
         .await?;
+        // Cached copies of the touched rows go before the commit makes the
+        // new versions readable (see `cache`).
+        let in_flight = self
+            .read
+            .cache
+            .begin_commit(name, self.generation, &touched);
         tx.commit().await?;
+        drop(in_flight);
         metrics::counter!("chronicle_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
         self.read.rates.record(name, self.generation, batch.len());
@@ -472,7 +484,7 @@ impl ProjectionWorker {
                     // wake-up, to keep the hot path short.
                     if last_live_check.elapsed() >= self.config.poll_interval {
                         last_live_check = tokio::time::Instant::now();
-                        match checkpoint::live_generation(self.db(), name).await {
+                        match self.read.fresh_live_generation(name).await {
                             Ok(live) if live != self.generation => return,
                             _ => {}
                         }
@@ -532,6 +544,65 @@ pub struct ReadModels {
     pub poll_interval: Duration,
     /// The background tasks (workers, rebuilds) and their stop signal.
     pub tasks: Tasks,
+    /// Live generations and hot rows in memory.
+    pub cache: cache::ReadCache,
+    /// The last read of the log, shared by the workers.
+    pub tail: SharedTail,
+}
+
+/// One read of the log handed to every worker that asks for the same
+/// events: when an append wakes all projections, the new events are read
+/// once, not once per projection. Reads are single-flight (one at a time,
+/// the others wait and reuse it). A read is reused only while nothing was
+/// appended in this process since and for `REUSE_FOR` at most (appends by
+/// another instance are not signalled here).
+#[derive(Clone, Default)]
+pub struct SharedTail {
+    last: Arc<tokio::sync::Mutex<Option<TailRead>>>,
+}
+
+struct TailRead {
+    after: i64,
+    limit: u64,
+    head: i64,
+    at: tokio::time::Instant,
+    events: Arc<Vec<RecordedEvent>>,
+}
+
+/// How long one read of the log may be reused.
+const REUSE_FOR: Duration = Duration::from_millis(50);
+
+impl SharedTail {
+    /// Up to `limit` events after `after`, in position order.
+    pub async fn read(
+        &self,
+        store: &EventStore,
+        after: i64,
+        limit: u64,
+    ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
+        let mut last = self.last.lock().await;
+        let head = store.head();
+        if let Some(t) = last.as_ref()
+            && t.after == after
+            && t.limit == limit
+            && t.head >= head
+            && t.at.elapsed() < REUSE_FOR
+        {
+            metrics::counter!("chronicle_projection_reads_total", "source" => "shared")
+                .increment(1);
+            return Ok(t.events.clone());
+        }
+        let events = Arc::new(store.read_all(after, limit).await?);
+        metrics::counter!("chronicle_projection_reads_total", "source" => "database").increment(1);
+        *last = Some(TailRead {
+            after,
+            limit,
+            head,
+            at: tokio::time::Instant::now(),
+            events: events.clone(),
+        });
+        Ok(events)
+    }
 }
 
 /// Every background task of a process, so that shutdown can stop them and
@@ -572,9 +643,22 @@ impl ReadModels {
         self.store.db()
     }
 
-    /// The live generation of a projection's read model.
+    /// The live generation of a projection's read model, from memory once
+    /// known (this process updates it when it switches generations; a
+    /// switch by another process is learned by the workers' periodic check
+    /// and by `fresh_live_generation`).
     pub async fn live_generation(&self, name: &str) -> Result<i32, DbErr> {
-        checkpoint::live_generation(self.db(), name).await
+        match self.cache.live(name) {
+            Some(generation) => Ok(generation),
+            None => self.fresh_live_generation(name).await,
+        }
+    }
+
+    /// The live generation as the database has it now (and remembered).
+    pub async fn fresh_live_generation(&self, name: &str) -> Result<i32, DbErr> {
+        let generation = checkpoint::live_generation(self.db(), name).await?;
+        self.cache.set_live(name, generation);
+        Ok(generation)
     }
 
     /// A projection by name.
@@ -586,7 +670,7 @@ impl ReadModels {
     pub async fn statuses(&self) -> Result<Vec<Checkpoint>, DbErr> {
         let mut out = Vec::new();
         for p in self.projections.iter() {
-            let generation = self.live_generation(p.name()).await?;
+            let generation = self.fresh_live_generation(p.name()).await?;
             out.push(checkpoint::load_or_create(self.db(), p.name(), generation).await?);
         }
         Ok(out)
@@ -605,12 +689,15 @@ impl ReadModels {
 pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr> {
     for p in read.projections.iter() {
         // Fail start-up (not a background task) if the database is unusable.
-        read.live_generation(p.name()).await?;
+        read.fresh_live_generation(p.name()).await?;
+        // One process on SQLite is the only writer; on PostgreSQL several
+        // instances may share the database (see `cache`).
+        read.cache.set_owner(p.name(), !read.db().is_postgres());
         let (p, read, config) = (p.clone(), read.clone(), config.clone());
         let stop = read.tasks.stop.clone();
         read.tasks.clone().spawn(async move {
             while !stop.is_cancelled() {
-                match read.live_generation(p.name()).await {
+                match read.fresh_live_generation(p.name()).await {
                     Ok(generation) => {
                         ProjectionWorker::new(p.clone(), &read, generation, config.clone())
                             .run(stop.clone())
