@@ -164,6 +164,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tasks: Tasks::default(),
         cache: ReadCache::new(config.read_cache_entries),
         tail: Default::default(),
+        leaders: Default::default(),
     };
     let schema = build_schema(read.clone());
     if config.start_projections {

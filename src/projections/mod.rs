@@ -10,6 +10,7 @@ pub mod cache;
 mod checkpoint;
 mod columns;
 pub mod customer_order_history;
+pub mod leader;
 pub mod order_details;
 mod rate;
 pub mod rebuild;
@@ -548,6 +549,33 @@ pub struct ReadModels {
     pub cache: cache::ReadCache,
     /// The last read of the log, shared by the workers.
     pub tail: SharedTail,
+    /// Which projections this process runs now (leads, on PostgreSQL).
+    pub leaders: Leaders,
+}
+
+/// The projections this process is running now.
+#[derive(Clone, Default)]
+pub struct Leaders {
+    running: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl Leaders {
+    fn set(&self, name: &str, running: bool) {
+        let mut set = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running {
+            set.insert(name.to_owned());
+        } else {
+            set.remove(name);
+        }
+    }
+
+    /// Whether this process runs (leads) `name` now.
+    pub fn runs(&self, name: &str) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
+    }
 }
 
 /// One read of the log handed to every worker that asks for the same
@@ -685,34 +713,102 @@ impl ReadModels {
 
 /// Starts a supervisor per projection (tracked in `read.tasks`): it runs a
 /// worker on the live generation and, when a rebuild replaces that
-/// generation, on the new one, until the tasks are stopped.
+/// generation, on the new one, until the tasks are stopped. On PostgreSQL
+/// it first becomes the projection's leader (see `leader`): one instance
+/// runs each projection, the others wait to take over.
 pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr> {
     for p in read.projections.iter() {
         // Fail start-up (not a background task) if the database is unusable.
         read.fresh_live_generation(p.name()).await?;
-        // One process on SQLite is the only writer; on PostgreSQL several
-        // instances may share the database (see `cache`).
-        read.cache.set_owner(p.name(), !read.db().is_postgres());
         let (p, read, config) = (p.clone(), read.clone(), config.clone());
         let stop = read.tasks.stop.clone();
         read.tasks.clone().spawn(async move {
             while !stop.is_cancelled() {
-                match read.fresh_live_generation(p.name()).await {
-                    Ok(generation) => {
-                        ProjectionWorker::new(p.clone(), &read, generation, config.clone())
-                            .run(stop.clone())
-                            .await;
-                    }
-                    Err(e) => {
-                        tracing::error!(projection = p.name(), error = %e, "cannot read the live generation");
-                        tokio::select! {
-                            _ = tokio::time::sleep(config.poll_interval) => {}
-                            _ = stop.cancelled() => {}
+                let leadership = if read.db().is_postgres() {
+                    match leader::try_acquire(read.db(), p.name()).await {
+                        Ok(Some(held)) => Some(held),
+                        Ok(None) => {
+                            read.leaders.set(p.name(), false);
+                            pause(config.poll_interval, &stop).await;
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::error!(projection = p.name(), error = %e, "cannot try for leadership");
+                            pause(config.poll_interval, &stop).await;
+                            continue;
                         }
                     }
-                }
+                } else {
+                    None
+                };
+                lead(&p, &read, &config, leadership, &stop).await;
             }
         });
     }
     Ok(())
+}
+
+/// Waits `wait` or until stopped.
+async fn pause(wait: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = stop.cancelled() => {}
+    }
+}
+
+/// Runs a projection while this process leads it: until stopped or, on
+/// PostgreSQL, until the leadership's connection is lost (checked every
+/// poll interval). Caching its rows is allowed only meanwhile.
+async fn lead(
+    p: &Arc<dyn Projection>,
+    read: &ReadModels,
+    config: &EngineConfig,
+    leadership: Option<leader::Leadership>,
+    stop: &CancellationToken,
+) {
+    let name = p.name();
+    let leading = stop.child_token();
+    read.leaders.set(name, true);
+    read.cache.set_owner(name, true);
+    let work = async {
+        while !leading.is_cancelled() {
+            match read.fresh_live_generation(name).await {
+                Ok(generation) => {
+                    ProjectionWorker::new(p.clone(), read, generation, config.clone())
+                        .run(leading.clone())
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(projection = name, error = %e, "cannot read the live generation");
+                    pause(config.poll_interval, &leading).await;
+                }
+            }
+        }
+    };
+    let watch = async {
+        let Some(mut held) = leadership else {
+            return;
+        };
+        loop {
+            pause(config.poll_interval, &leading).await;
+            if leading.is_cancelled() {
+                held.release().await;
+                return;
+            }
+            if !held.alive().await {
+                tracing::warn!(
+                    projection = name,
+                    "lost the leadership connection; stepping down"
+                );
+                // Stop serving cached rows before anyone else can lead.
+                read.cache.set_owner(name, false);
+                read.leaders.set(name, false);
+                leading.cancel();
+                return;
+            }
+        }
+    };
+    tokio::join!(work, watch);
+    read.cache.set_owner(name, false);
+    read.leaders.set(name, false);
 }

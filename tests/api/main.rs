@@ -7,6 +7,7 @@ use chronicle_testkit::both_backends;
 
 mod group_commit;
 mod history;
+mod leadership;
 mod read_cache;
 
 mod concurrency;
