@@ -10,6 +10,7 @@ pub mod cache;
 mod checkpoint;
 mod columns;
 pub mod customer_order_history;
+pub mod follow;
 pub mod leader;
 pub mod order_details;
 mod rate;
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -435,6 +436,18 @@ impl ProjectionWorker {
             last.recorded_at,
         )
         .await?;
+        if self.db().is_postgres() {
+            // Other instances announce this batch to their subscribers
+            // (delivered on commit; see `follow`).
+            let payload = follow::batch_payload(name, self.generation, from, last.position);
+            tx.txn
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [follow::BATCH_CHANNEL.into(), payload.into()],
+                ))
+                .await?;
+        }
         // Cached copies of the touched rows go before the commit makes the
         // new versions readable (see `cache`).
         let in_flight = self
@@ -717,6 +730,10 @@ impl ReadModels {
 /// it first becomes the projection's leader (see `leader`): one instance
 /// runs each projection, the others wait to take over.
 pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr> {
+    if read.db().is_postgres() {
+        let (follower, poll, stop) = (read.clone(), config.poll_interval, read.tasks.stop.clone());
+        read.tasks.spawn(follow::run(follower, poll, stop));
+    }
     for p in read.projections.iter() {
         // Fail start-up (not a background task) if the database is unusable.
         read.fresh_live_generation(p.name()).await?;

@@ -181,8 +181,14 @@ async fn judge_and_write(
     if db.is_postgres() {
         txn.execute_raw(Statement::from_sql_and_values(
             db.backend(),
-            "SELECT pg_advisory_xact_lock($1)",
-            [APPEND_LOCK_KEY.into()],
+            // The notification tells other instances of the commit (it is
+            // delivered only if the transaction commits; see
+            // `projections::follow`), at no extra round trip.
+            "SELECT pg_advisory_xact_lock($1), pg_notify($2, '')",
+            [
+                APPEND_LOCK_KEY.into(),
+                crate::projections::follow::HEAD_CHANNEL.into(),
+            ],
         ))
         .await?;
     }
