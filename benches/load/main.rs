@@ -56,9 +56,13 @@ use crate::report::{Machine, Table, bytes, errors, ms, rate, ratio};
 use crate::server::ServerProc;
 use crate::stats::{Stats, percentile_ms, run_load, us};
 
+/// When the run started (progress lines carry the time since).
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// A progress line on stderr (stdout is the report).
 pub fn progress(msg: impl AsRef<str>) {
-    eprintln!("[load] {}", msg.as_ref());
+    let t = STARTED.get_or_init(Instant::now).elapsed();
+    eprintln!("[load {:>6.1}s] {}", t.as_secs_f64(), msg.as_ref());
 }
 
 /// Orders and customers: ids spread over this many customers.
@@ -176,6 +180,24 @@ impl Run<'_> {
         run_load(clients, self.args.warmup(), self.args.measure(), op)
     }
 
+    /// Notes (under the last table, and on stdout) the WARN/ERROR lines the
+    /// server logged since `seen`.
+    fn server_warnings(&mut self, server: &ServerProc, seen: &mut u64) {
+        let now = server.warning_count();
+        if now > *seen {
+            let note = format!(
+                "**The server logged {} WARN/ERROR lines during this scenario**; the last: `{}`",
+                now - *seen,
+                server.last_warning().chars().take(300).collect::<String>()
+            );
+            println!("{note}\n");
+            if let Some(t) = self.tables.last_mut() {
+                t.note(note);
+            }
+        }
+        *seen = now;
+    }
+
     /// Scenario 1: commands vs raw INSERTs; the ids created.
     async fn commands(
         &mut self,
@@ -284,7 +306,7 @@ impl Run<'_> {
             gql::REQUEST_TIMEOUT.as_secs(),
             template.json_bytes,
             if self.backend == Backend::Sqlite {
-                " over a pool opened like the server's (WAL, synchronous=NORMAL), one writer at a time"
+                " into its own SQLite file beside the server's, over a pool opened like the server's (WAL, synchronous=NORMAL), one writer at a time"
             } else {
                 ", one pooled connection per client (at most 32: at 64 clients half of them wait for a connection)"
             }
@@ -1135,21 +1157,34 @@ impl Run<'_> {
         ));
         let (first, _) = create_order(&gql, 0).await?;
         let template = raw.event_template(&first, 1).await?;
-        raw.create_raw_events().await?;
-        let ids = self.commands(&gql, &raw, &template).await?;
+        // SQLite: the raw baseline writes its own file beside the server's
+        // (same directory, same pragmas). Two processes writing one SQLite
+        // file make the server's projection workers fail with
+        // SQLITE_BUSY_SNAPSHOT (517) and back off, which would measure the
+        // benchmark, not the server.
+        let scratch = match self.backend {
+            Backend::Sqlite => {
+                RawDb::connect(&url.replacen("/test.db?", "/raw-baseline.db?", 1), 8).await?
+            }
+            Backend::Postgres => raw.clone(),
+        };
+        scratch.create_raw_events().await?;
+        let mut seen = server.warning_count();
+        let ids = self.commands(&gql, &scratch, &template).await?;
+        self.server_warnings(&server, &mut seen);
+        scratch.conn.clone().close().await.ok();
         raw.conn.clone().close().await.ok();
         let raw = RawDb::connect(url, 4).await?;
         self.reads(&gql, ids).await?;
+        self.server_warnings(&server, &mut seen);
         if self.backend == Backend::Postgres {
             self.peer(&gql, url).await?;
+            self.server_warnings(&server, &mut seen);
         }
         self.delivery(&server, &gql).await?;
+        self.server_warnings(&server, &mut seen);
         self.memory(&server, &gql).await?;
-        if let Some(n) = server_note(&server, "scenarios 1–4") {
-            let mut t = Table::new("Server log", &["what", "note"]);
-            t.row(vec!["scenarios 1–4".into(), n]);
-            emit(self.tables, t);
-        }
+        self.server_warnings(&server, &mut seen);
         server.stop().await?;
         self.disk(&raw, "after scenarios 1–4 (orders with read models)")
             .await?;
@@ -1206,7 +1241,7 @@ async fn main() -> anyhow::Result<()> {
         BackendArg::Postgres => vec![Backend::Postgres],
         BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
     };
-    let started = Instant::now();
+    let started = *STARTED.get_or_init(Instant::now);
     let load_before = report::loadavg();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let mut sections = Vec::new();

@@ -41,6 +41,8 @@ pub struct ServerProc {
     pub warnings: Arc<AtomicU64>,
     /// The first WARN/ERROR line.
     pub first_warning: Arc<std::sync::Mutex<Option<String>>>,
+    /// The latest WARN/ERROR line.
+    pub last_warning: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// The binary under test.
@@ -87,10 +89,12 @@ impl ServerProc {
         let stderr = child.stderr.take().context("server stderr")?;
         let warnings = Arc::new(AtomicU64::new(0));
         let first_warning = Arc::new(std::sync::Mutex::new(None));
+        let last_warning = Arc::new(std::sync::Mutex::new(None));
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel::<SocketAddr>();
         {
             let warnings = warnings.clone();
             let first_warning = first_warning.clone();
+            let last_warning = last_warning.clone();
             tokio::spawn(async move {
                 let mut addr_tx = Some(addr_tx);
                 let mut lines = BufReader::new(stderr).lines();
@@ -112,6 +116,9 @@ impl ServerProc {
                         if let Ok(mut f) = first_warning.lock() {
                             f.get_or_insert_with(|| line.clone());
                         }
+                        if let Ok(mut l) = last_warning.lock() {
+                            *l = Some(line.clone());
+                        }
                     }
                     if echoed < ECHO_LINES {
                         echoed += 1;
@@ -130,6 +137,7 @@ impl ServerProc {
             pid,
             warnings,
             first_warning,
+            last_warning,
         };
         server.wait_ready().await?;
         Ok(server)
@@ -153,6 +161,20 @@ impl ServerProc {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// WARN/ERROR lines logged so far.
+    pub fn warning_count(&self) -> u64 {
+        self.warnings.load(Ordering::Relaxed)
+    }
+
+    /// The latest WARN/ERROR line.
+    pub fn last_warning(&self) -> String {
+        self.last_warning
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .unwrap_or_default()
     }
 
     /// The resident set size, from /proc/<pid>/status, in bytes.
