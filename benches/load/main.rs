@@ -713,8 +713,9 @@ impl Run<'_> {
              `orderUpdated(id, afterVersion)`; every one of {WATCHED_ORDERS} orders is watched by {sockets} \
              subscribers ({active} subscriptions active by /metrics). {DRIVERS} clients send `addItem` \
              round-robin over the orders for {:.1} s. A delivery counts when a subscriber receives the \
-             version a command produced (the server may coalesce versions for a slow subscriber; \
-             \"count\" shows how many arrived of commands × subscribers per order). {early} deliveries \
+             version a command produced by 1 s after the last command; \"count\" is those of \
+             commands × subscribers per order (a subscriber that falls behind is sent the latest \
+             version only, and deliveries still queued after that second are not counted). {early} deliveries \
              arrived before the HTTP response (counted as 0 ms).",
             measure.as_secs_f64()
         ));
@@ -1209,7 +1210,7 @@ counted in every row; a row with errors says so in bold.
 const REPRODUCE: &str = "## Reproduce
 
 ```sh
-# both backends, full run (about 10 minutes here); --write rewrites this file
+# both backends, full run (about 8 minutes here); --write rewrites this file
 cargo bench --bench load -- --write
 # quick look (small counts, short phases; under 2 minutes for both backends)
 cargo bench --bench load -- --quick
@@ -1227,6 +1228,12 @@ per phase, `--clients 1,8,32,64`, `--read-clients`, `--subscribers`,
 `--idle-subscriptions`, `--small-events`, `--large-events`,
 `--rebuild-events`, `--peer-commands`, `--cqrs-es-bin`, `--deadline-secs`.
 Progress and the first server log lines go to stderr, the tables to stdout.
+
+`cargo run --release --example bench -- --backend sqlite|postgres`
+(`examples/bench/`) is the older in-process benchmark that decomposes the
+append path (`EventStore::append` vs raw INSERTs, sequential and 8 tasks,
+projection drain); its last figures (2026-11-28, before this session's
+write-path changes) are in this file's git history.
 ";
 
 #[tokio::main(flavor = "multi_thread")]
