@@ -12,7 +12,7 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::extensions::{
@@ -301,17 +301,68 @@ pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
     }
 }
 
-/// The schema extension that enforces [`Limits`] before validation.
-#[derive(Default)]
-pub struct LimitsExtension;
+/// The schema extension that enforces [`Limits`] before validation. It
+/// also keeps the parsed documents of recent (short) queries: clients send
+/// the same few documents over and over, and parsing was the largest single
+/// cost of a small query.
+pub struct LimitsExtension {
+    parsed: Arc<Mutex<lru::LruCache<String, ExecutableDocument>>>,
+}
 
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck)
+/// Documents kept parsed, and the longest query text kept (so the cache
+/// holds at most about 2 MiB of query text and its trees).
+const PARSED_DOCUMENTS: usize = 512;
+const MAX_CACHED_QUERY: usize = 4 * 1024;
+
+impl Default for LimitsExtension {
+    fn default() -> Self {
+        LimitsExtension {
+            parsed: Arc::new(Mutex::new(lru::LruCache::new(
+                PARSED_DOCUMENTS.try_into().expect("non-zero"),
+            ))),
+        }
     }
 }
 
-struct LimitsCheck;
+impl ExtensionFactory for LimitsExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitsCheck {
+            parsed: self.parsed.clone(),
+        })
+    }
+}
+
+struct LimitsCheck {
+    parsed: Arc<Mutex<lru::LruCache<String, ExecutableDocument>>>,
+}
+
+impl LimitsCheck {
+    /// Hands a cached parse of the query to the request, or parses it (and
+    /// keeps the result when the query is short and parses).
+    fn parse(&self, request: &mut Request) {
+        if request.query.len() > MAX_CACHED_QUERY {
+            return;
+        }
+        let cached = self
+            .parsed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&request.query)
+            .cloned();
+        match cached {
+            Some(document) => request.set_parsed_query(document),
+            None => {
+                if let Ok(document) = request.parsed_query() {
+                    let document = document.clone();
+                    self.parsed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .put(request.query.clone(), document);
+                }
+            }
+        }
+    }
+}
 
 #[async_trait::async_trait]
 impl Extension for LimitsCheck {
@@ -333,6 +384,7 @@ impl Extension for LimitsCheck {
             .unwrap_or_default();
         let wanted = request.operation_name.clone();
         let variables = std::mem::take(&mut request.variables);
+        self.parse(&mut request);
         let checked = match request.parsed_query() {
             // async-graphql reports the syntax error itself.
             Err(_) => Ok(()),

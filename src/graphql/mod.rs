@@ -161,7 +161,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
     // NULs refused in every request (text_guard.rs), then the
     // fragment-expanded shape limits, before validation (limits.rs).
     .extension(text_guard::RefuseNul)
-    .extension(limits::LimitsExtension)
+    .extension(limits::LimitsExtension::default())
 }
 
 /// Builds the schema over the given services.

@@ -34,13 +34,17 @@ use super::order_details::{self, OrderDetail};
 use super::{Touched, order_details::NAME as ORDER_DETAILS};
 
 /// Default number of `order_details` rows (and tombstones) kept.
-pub const DEFAULT_ENTRIES: usize = 10_000;
+pub const DEFAULT_ENTRIES: usize = 50_000;
 
 /// The read side's memory: live generations and hot rows.
 #[derive(Clone)]
 pub struct ReadCache {
     live: Arc<Mutex<HashMap<String, watch::Sender<Option<i32>>>>>,
     orders: Option<Arc<Mutex<Orders>>>,
+    /// Misses being read now, one read per key: when a change wakes many
+    /// subscribers of one order, the first reads the row and the others
+    /// find it in memory.
+    reading: Arc<Mutex<HashMap<(i32, String), Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Default for ReadCache {
@@ -113,6 +117,7 @@ impl ReadCache {
     pub fn new(entries: usize) -> ReadCache {
         ReadCache {
             live: Default::default(),
+            reading: Default::default(),
             orders: NonZeroUsize::new(entries).map(|n| {
                 Arc::new(Mutex::new(Orders {
                     rows: lru::LruCache::new(n),
@@ -322,11 +327,61 @@ pub async fn read_order(
         metrics::counter!("chronicle_read_cache_total", "result" => "hit").increment(1);
         return Ok(Some(hit));
     }
-    let ticket = read.cache.ticket(generation);
-    let row = order_details::get(read.db(), generation, order_id).await?;
-    if let (Some(ticket), Some(row)) = (ticket, &row) {
-        read.cache.fill(ticket, row);
-        metrics::counter!("chronicle_read_cache_total", "result" => "miss").increment(1);
+    if !read.cache.caches_orders() {
+        return Ok(order_details::get(read.db(), generation, order_id)
+            .await?
+            .map(Arc::new));
     }
-    Ok(row.map(Arc::new))
+    let turn = Turn::take(&read.cache, generation, &key);
+    let result = async {
+        let _turn = turn.lock.lock().await;
+        // Another reader of this key may have filled it meanwhile.
+        if let Some(hit) = read.cache.order(generation, &key) {
+            metrics::counter!("chronicle_read_cache_total", "result" => "hit").increment(1);
+            return Ok(Some(hit));
+        }
+        let ticket = read.cache.ticket(generation);
+        let row = order_details::get(read.db(), generation, order_id).await?;
+        metrics::counter!("chronicle_read_cache_total", "result" => "miss").increment(1);
+        if let (Some(ticket), Some(row)) = (ticket, &row) {
+            read.cache.fill(ticket, row);
+        }
+        Ok(row.map(Arc::new))
+    }
+    .await;
+    drop(turn);
+    result
+}
+
+/// A reader's place in the queue of one key's misses; leaving it (also
+/// when the request is cancelled) removes the key's entry once nobody
+/// else waits.
+struct Turn<'a> {
+    cache: &'a ReadCache,
+    key: (i32, String),
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'a> Turn<'a> {
+    fn take(cache: &'a ReadCache, generation: i32, key: &str) -> Turn<'a> {
+        let key = (generation, key.to_owned());
+        let lock = cache
+            .reading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Turn { cache, key, lock }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut reading = self.cache.reading.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's and ours: nobody else waits, so the entry goes.
+        if Arc::strong_count(&self.lock) <= 2 {
+            reading.remove(&self.key);
+        }
+    }
 }
