@@ -15,6 +15,7 @@ use crate::auth::Authenticator;
 use crate::db::Db;
 use crate::domain::order::OrderAggregate;
 use crate::graphql::{AppSchema, build_schema};
+use crate::projections::cache::ReadCache;
 use crate::projections::{self, EngineConfig, Projection, ReadModels, Tasks, default_projections};
 use crate::store::{EventStore, Upcasters};
 use tokio::sync::broadcast;
@@ -57,6 +58,8 @@ pub struct Config {
     /// A separate, unauthenticated listener for /metrics (Prometheus), e.g.
     /// on an internal interface.
     pub metrics_addr: Option<SocketAddr>,
+    /// Most `order_details` rows kept in memory for `order(id)` (0: none).
+    pub read_cache_entries: usize,
 }
 
 impl Config {
@@ -74,6 +77,7 @@ impl Config {
             limits: Default::default(),
             edge: Default::default(),
             metrics_addr: None,
+            read_cache_entries: crate::projections::cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -158,6 +162,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         jobs: Default::default(),
         poll_interval: config.engine.poll_interval,
         tasks: Tasks::default(),
+        cache: ReadCache::new(config.read_cache_entries),
+        tail: Default::default(),
+        leaders: Default::default(),
     };
     let schema = build_schema(read.clone());
     if config.start_projections {

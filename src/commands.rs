@@ -161,9 +161,19 @@ async fn load_stream<A: Aggregate>(
         LoadTarget::AtVersion(v) => (Some(v), None),
         LoadTarget::AsOf(t) => (None, Some(t)),
     };
-    let snapshot = store
-        .latest_snapshot(stream_id, A::STATE_SCHEMA_VERSION, max_version, as_of)
-        .await?
+    let snapshot = match target {
+        LoadTarget::Latest => {
+            store
+                .newest_snapshot(stream_id, A::STATE_SCHEMA_VERSION)
+                .await?
+        }
+        _ => {
+            store
+                .latest_snapshot(stream_id, A::STATE_SCHEMA_VERSION, max_version, as_of)
+                .await?
+        }
+    };
+    let snapshot = snapshot
         .and_then(|snap| match serde_json::from_value::<A::State>(snap.state.clone()) {
             Ok(state) => Some((snap, state)),
             Err(e) => {
@@ -284,9 +294,14 @@ async fn execute_inner<A: Aggregate>(
         command_name: command_name.to_owned(),
         payload_hash: fingerprint(command),
     });
+    // A creation needs no reads: its stream does not exist yet, and if it
+    // does (or its command id was used) the append says so, and the loop
+    // below then judges it on the stored state.
+    let creates = A::creates_stream(command) && ctx.expected_version.is_none_or(|v| v == 0);
     // A retry of an accepted command returns the first result, whatever has
     // happened to the stream since.
-    if let Some(stamp) = &stamp
+    if !creates
+        && let Some(stamp) = &stamp
         && let Some(entry) = store.find_command(&stamp.command_id).await?
     {
         return replay::<A>(store, entry, stream_id, stamp, ctx, command).await;
@@ -308,7 +323,17 @@ async fn execute_inner<A: Aggregate>(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = load_stream::<A>(store, stream_id, LoadTarget::Latest).await?;
+        let loaded = if creates && attempt == 1 {
+            Loaded {
+                state: A::State::default(),
+                version: 0,
+                updated_at: None,
+                snapshot_version: None,
+                events_read: 0,
+            }
+        } else {
+            load_stream::<A>(store, stream_id, LoadTarget::Latest).await?
+        };
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
         {

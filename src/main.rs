@@ -167,6 +167,9 @@ struct EdgeArgs {
     /// 127.0.0.1:9100.
     #[arg(long, env = "CHRONICLE_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
+    /// Most order rows kept in memory for `order(id)` (0 turns it off).
+    #[arg(long, env = "CHRONICLE_READ_CACHE_ENTRIES", default_value_t = chronicle::projections::cache::DEFAULT_ENTRIES as u64, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
+    read_cache_entries: u64,
 }
 
 #[tokio::main]
@@ -327,6 +330,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_metrics: e.public_metrics,
     };
     config.metrics_addr = e.metrics_addr;
+    config.read_cache_entries = e.read_cache_entries as usize;
     let state = chronicle::build_state(config).await?;
     chronicle::app::check_bind_address(&args.addr, &state)?;
     let listener = tokio::net::TcpListener::bind(args.addr)

@@ -85,7 +85,10 @@ where
         let mut check = true;
         loop {
             if check {
-                match fetch().await {
+                // Boxed: the read's future is large and lives only while
+                // reading; inline it would be part of every idle
+                // subscription's state.
+                match Box::pin(fetch()).await {
                     Ok(Some((version, view))) if version > last_sent => {
                         last_sent = version;
                         yield Ok(view);

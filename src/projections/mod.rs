@@ -6,9 +6,12 @@
 //! commit it announces what it applied on a broadcast channel; that is what
 //! subscriptions listen to.
 
+pub mod cache;
 mod checkpoint;
 mod columns;
 pub mod customer_order_history;
+pub mod follow;
+pub mod leader;
 pub mod order_details;
 mod rate;
 pub mod rebuild;
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
 use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -315,8 +318,12 @@ impl ProjectionWorker {
         };
         let batch = self
             .read
-            .store
-            .read_all(checkpoint.position, self.config.batch_size)
+            .tail
+            .read(
+                &self.read.store,
+                checkpoint.position,
+                self.config.batch_size,
+            )
             .await?;
         if batch.is_empty() {
             return Ok(Outcome::Idle);
@@ -429,7 +436,26 @@ impl ProjectionWorker {
             last.recorded_at,
         )
         .await?;
+        if self.db().is_postgres() {
+            // Other instances announce this batch to their subscribers
+            // (delivered on commit; see `follow`).
+            let payload = follow::batch_payload(name, self.generation, from, last.position);
+            tx.txn
+                .execute_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [follow::BATCH_CHANNEL.into(), payload.into()],
+                ))
+                .await?;
+        }
+        // Cached copies of the touched rows go before the commit makes the
+        // new versions readable (see `cache`).
+        let in_flight = self
+            .read
+            .cache
+            .begin_commit(name, self.generation, &touched);
         tx.commit().await?;
+        drop(in_flight);
         metrics::counter!("chronicle_projection_events_total", "projection" => name)
             .increment(batch.len() as u64);
         self.read.rates.record(name, self.generation, batch.len());
@@ -472,7 +498,7 @@ impl ProjectionWorker {
                     // wake-up, to keep the hot path short.
                     if last_live_check.elapsed() >= self.config.poll_interval {
                         last_live_check = tokio::time::Instant::now();
-                        match checkpoint::live_generation(self.db(), name).await {
+                        match self.read.fresh_live_generation(name).await {
                             Ok(live) if live != self.generation => return,
                             _ => {}
                         }
@@ -532,6 +558,92 @@ pub struct ReadModels {
     pub poll_interval: Duration,
     /// The background tasks (workers, rebuilds) and their stop signal.
     pub tasks: Tasks,
+    /// Live generations and hot rows in memory.
+    pub cache: cache::ReadCache,
+    /// The last read of the log, shared by the workers.
+    pub tail: SharedTail,
+    /// Which projections this process runs now (leads, on PostgreSQL).
+    pub leaders: Leaders,
+}
+
+/// The projections this process is running now.
+#[derive(Clone, Default)]
+pub struct Leaders {
+    running: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+}
+
+impl Leaders {
+    fn set(&self, name: &str, running: bool) {
+        let mut set = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running {
+            set.insert(name.to_owned());
+        } else {
+            set.remove(name);
+        }
+    }
+
+    /// Whether this process runs (leads) `name` now.
+    pub fn runs(&self, name: &str) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
+    }
+}
+
+/// One read of the log handed to every worker that asks for the same
+/// events: when an append wakes all projections, the new events are read
+/// once, not once per projection. Reads are single-flight (one at a time,
+/// the others wait and reuse it). A read is reused only while nothing was
+/// appended in this process since and for `REUSE_FOR` at most (appends by
+/// another instance are not signalled here).
+#[derive(Clone, Default)]
+pub struct SharedTail {
+    last: Arc<tokio::sync::Mutex<Option<TailRead>>>,
+}
+
+struct TailRead {
+    after: i64,
+    limit: u64,
+    head: i64,
+    at: tokio::time::Instant,
+    events: Arc<Vec<RecordedEvent>>,
+}
+
+/// How long one read of the log may be reused.
+const REUSE_FOR: Duration = Duration::from_millis(50);
+
+impl SharedTail {
+    /// Up to `limit` events after `after`, in position order.
+    pub async fn read(
+        &self,
+        store: &EventStore,
+        after: i64,
+        limit: u64,
+    ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
+        let mut last = self.last.lock().await;
+        let head = store.head();
+        if let Some(t) = last.as_ref()
+            && t.after == after
+            && t.limit == limit
+            && t.head >= head
+            && t.at.elapsed() < REUSE_FOR
+        {
+            metrics::counter!("chronicle_projection_reads_total", "source" => "shared")
+                .increment(1);
+            return Ok(t.events.clone());
+        }
+        let events = Arc::new(store.read_all(after, limit).await?);
+        metrics::counter!("chronicle_projection_reads_total", "source" => "database").increment(1);
+        *last = Some(TailRead {
+            after,
+            limit,
+            head,
+            at: tokio::time::Instant::now(),
+            events: events.clone(),
+        });
+        Ok(events)
+    }
 }
 
 /// Every background task of a process, so that shutdown can stop them and
@@ -572,9 +684,22 @@ impl ReadModels {
         self.store.db()
     }
 
-    /// The live generation of a projection's read model.
+    /// The live generation of a projection's read model, from memory once
+    /// known (this process updates it when it switches generations; a
+    /// switch by another process is learned by the workers' periodic check
+    /// and by `fresh_live_generation`).
     pub async fn live_generation(&self, name: &str) -> Result<i32, DbErr> {
-        checkpoint::live_generation(self.db(), name).await
+        match self.cache.live(name) {
+            Some(generation) => Ok(generation),
+            None => self.fresh_live_generation(name).await,
+        }
+    }
+
+    /// The live generation as the database has it now (and remembered).
+    pub async fn fresh_live_generation(&self, name: &str) -> Result<i32, DbErr> {
+        let generation = checkpoint::live_generation(self.db(), name).await?;
+        self.cache.set_live(name, generation);
+        Ok(generation)
     }
 
     /// A projection by name.
@@ -586,7 +711,7 @@ impl ReadModels {
     pub async fn statuses(&self) -> Result<Vec<Checkpoint>, DbErr> {
         let mut out = Vec::new();
         for p in self.projections.iter() {
-            let generation = self.live_generation(p.name()).await?;
+            let generation = self.fresh_live_generation(p.name()).await?;
             out.push(checkpoint::load_or_create(self.db(), p.name(), generation).await?);
         }
         Ok(out)
@@ -601,31 +726,106 @@ impl ReadModels {
 
 /// Starts a supervisor per projection (tracked in `read.tasks`): it runs a
 /// worker on the live generation and, when a rebuild replaces that
-/// generation, on the new one, until the tasks are stopped.
+/// generation, on the new one, until the tasks are stopped. On PostgreSQL
+/// it first becomes the projection's leader (see `leader`): one instance
+/// runs each projection, the others wait to take over.
 pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr> {
+    if read.db().is_postgres() {
+        let (follower, poll, stop) = (read.clone(), config.poll_interval, read.tasks.stop.clone());
+        read.tasks.spawn(follow::run(follower, poll, stop));
+    }
     for p in read.projections.iter() {
         // Fail start-up (not a background task) if the database is unusable.
-        read.live_generation(p.name()).await?;
+        read.fresh_live_generation(p.name()).await?;
         let (p, read, config) = (p.clone(), read.clone(), config.clone());
         let stop = read.tasks.stop.clone();
         read.tasks.clone().spawn(async move {
             while !stop.is_cancelled() {
-                match read.live_generation(p.name()).await {
-                    Ok(generation) => {
-                        ProjectionWorker::new(p.clone(), &read, generation, config.clone())
-                            .run(stop.clone())
-                            .await;
-                    }
-                    Err(e) => {
-                        tracing::error!(projection = p.name(), error = %e, "cannot read the live generation");
-                        tokio::select! {
-                            _ = tokio::time::sleep(config.poll_interval) => {}
-                            _ = stop.cancelled() => {}
+                let leadership = if read.db().is_postgres() {
+                    match leader::try_acquire(read.db(), p.name()).await {
+                        Ok(Some(held)) => Some(held),
+                        Ok(None) => {
+                            read.leaders.set(p.name(), false);
+                            pause(config.poll_interval, &stop).await;
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::error!(projection = p.name(), error = %e, "cannot try for leadership");
+                            pause(config.poll_interval, &stop).await;
+                            continue;
                         }
                     }
-                }
+                } else {
+                    None
+                };
+                lead(&p, &read, &config, leadership, &stop).await;
             }
         });
     }
     Ok(())
+}
+
+/// Waits `wait` or until stopped.
+async fn pause(wait: Duration, stop: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = stop.cancelled() => {}
+    }
+}
+
+/// Runs a projection while this process leads it: until stopped or, on
+/// PostgreSQL, until the leadership's connection is lost (checked every
+/// poll interval). Caching its rows is allowed only meanwhile.
+async fn lead(
+    p: &Arc<dyn Projection>,
+    read: &ReadModels,
+    config: &EngineConfig,
+    leadership: Option<leader::Leadership>,
+    stop: &CancellationToken,
+) {
+    let name = p.name();
+    let leading = stop.child_token();
+    read.leaders.set(name, true);
+    read.cache.set_owner(name, true);
+    let work = async {
+        while !leading.is_cancelled() {
+            match read.fresh_live_generation(name).await {
+                Ok(generation) => {
+                    ProjectionWorker::new(p.clone(), read, generation, config.clone())
+                        .run(leading.clone())
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(projection = name, error = %e, "cannot read the live generation");
+                    pause(config.poll_interval, &leading).await;
+                }
+            }
+        }
+    };
+    let watch = async {
+        let Some(mut held) = leadership else {
+            return;
+        };
+        loop {
+            pause(config.poll_interval, &leading).await;
+            if leading.is_cancelled() {
+                held.release().await;
+                return;
+            }
+            if !held.alive().await {
+                tracing::warn!(
+                    projection = name,
+                    "lost the leadership connection; stepping down"
+                );
+                // Stop serving cached rows before anyone else can lead.
+                read.cache.set_owner(name, false);
+                read.leaders.set(name, false);
+                leading.cancel();
+                return;
+            }
+        }
+    };
+    tokio::join!(work, watch);
+    read.cache.set_owner(name, false);
+    read.leaders.set(name, false);
 }

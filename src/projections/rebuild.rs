@@ -119,7 +119,7 @@ pub async fn prepare(
     let projection = read
         .projection(name)
         .ok_or_else(|| RebuildError::UnknownProjection(name.to_owned()))?;
-    let live = read.live_generation(name).await?;
+    let live = read.fresh_live_generation(name).await?;
     let generation = match checkpoint::newest_not_live(read.db(), name).await? {
         Some(unfinished) => unfinished.generation,
         None => checkpoint::max_generation(read.db(), name).await? + 1,
@@ -130,6 +130,8 @@ pub async fn prepare(
     let rebuild_read = ReadModels {
         notices: quiet,
         router: Default::default(),
+        // Its reads are far behind the live workers': do not share them.
+        tail: Default::default(),
         ..read.clone()
     };
     let worker = ProjectionWorker::new(projection, &rebuild_read, generation, config.clone());
@@ -218,7 +220,7 @@ impl Rebuild {
                 Outcome::Idle => {
                     // Caught up with the log: switch, unless the live
                     // generation is still ahead (then catch up more).
-                    let live = self.read.live_generation(&name).await?;
+                    let live = self.read.fresh_live_generation(&name).await?;
                     if live == self.status.generation {
                         // Another process running the same rebuild switched
                         // first; there is nothing left to retire here.
@@ -227,6 +229,7 @@ impl Rebuild {
                     if checkpoint::swap_live(self.read.db(), &name, live, self.status.generation)
                         .await?
                     {
+                        self.read.cache.set_live(&name, self.status.generation);
                         self.status.replaces = live;
                         // A query reads the live generation, then its rows, in
                         // two statements; give reads that saw the old number
@@ -267,6 +270,7 @@ impl Rebuild {
         projection.clear(&tx.txn, old).await?;
         checkpoint::delete(&tx.txn, name, old).await?;
         tx.commit().await?;
+        self.read.cache.retire(name, old);
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! concurrency per stream, a global position in commit order, and a command
 //! log that makes command ids idempotent.
 
+mod appender;
 mod entities;
 pub mod upcast;
 
@@ -10,13 +11,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, Statement,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -204,6 +205,21 @@ pub struct CommandEntry {
     pub payload_hash: Option<i64>,
 }
 
+/// One append of `EventStore::append_batch`.
+#[derive(Debug, Clone)]
+pub struct Append {
+    /// The stream.
+    pub stream_id: String,
+    /// Its type, e.g. `Order`.
+    pub stream_type: String,
+    /// What the writer believes its version to be.
+    pub expected: ExpectedVersion,
+    /// The events, all or nothing.
+    pub events: Vec<NewEvent>,
+    /// The command they are the effect of, for idempotency.
+    pub command: Option<CommandStamp>,
+}
+
 /// The result of an append.
 #[derive(Debug, Clone)]
 pub enum AppendOutcome {
@@ -254,6 +270,9 @@ pub struct Snapshot {
     pub event_recorded_at: DateTime<Utc>,
 }
 
+/// Streams remembered as having no snapshot (about 60 bytes each).
+const NO_SNAPSHOT_HINTS: usize = 100_000;
+
 /// Default number of events between two snapshots of a stream.
 pub const DEFAULT_SNAPSHOT_EVERY: i32 = 100;
 
@@ -264,20 +283,34 @@ pub struct EventStore {
     head: watch::Sender<i64>,
     snapshot_every: i32,
     upcasters: Arc<Upcasters>,
+    /// Streams known to have no snapshot (in a state schema version): their
+    /// latest state needs one query, not two. A hint only: a stale entry
+    /// costs a longer replay, never a wrong state.
+    no_snapshot: Arc<std::sync::Mutex<lru::LruCache<(String, i32), ()>>>,
+    /// The group-commit queue (`None` in the appender's own copy, which
+    /// writes directly).
+    appender: Option<mpsc::Sender<appender::Request>>,
 }
 
 impl EventStore {
     /// Opens the store and reads the current head position. Events are
     /// upcast with `upcasters` on every read path.
     pub async fn open(db: Db, upcasters: Upcasters) -> Result<EventStore, StoreError> {
-        let store = EventStore {
+        let mut store = EventStore {
             db,
             head: watch::Sender::new(0),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
             upcasters: Arc::new(upcasters),
+            no_snapshot: Arc::new(std::sync::Mutex::new(lru::LruCache::new(
+                NO_SNAPSHOT_HINTS.try_into().expect("non-zero"),
+            ))),
+            appender: None,
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
+        let (tx, rx) = mpsc::channel(appender::QUEUE);
+        appender::spawn(store.clone(), rx);
+        store.appender = Some(tx);
         Ok(store)
     }
 
@@ -303,6 +336,8 @@ impl EventStore {
         stream_type: &str,
         snapshot: Snapshot,
     ) -> Result<(), StoreError> {
+        let (snapshot_stream, snapshot_schema) =
+            (snapshot.stream_id.clone(), snapshot.schema_version);
         let tx = self.db.begin_write().await?;
         snapshots::Entity::insert(snapshots::ActiveModel {
             stream_id: Set(snapshot.stream_id),
@@ -325,7 +360,33 @@ impl EventStore {
         .exec_without_returning(&tx.txn)
         .await?;
         tx.commit().await?;
+        self.hints().pop(&(snapshot_stream, snapshot_schema));
         Ok(())
+    }
+
+    fn hints(&self) -> std::sync::MutexGuard<'_, lru::LruCache<(String, i32), ()>> {
+        // The cache holds no invariant a panic could break.
+        self.no_snapshot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest snapshot of a stream in `schema_version`, for loading its
+    /// latest state: streams known to have none cost no query.
+    pub async fn newest_snapshot(
+        &self,
+        stream_id: &str,
+        schema_version: i32,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        let key = (stream_id.to_owned(), schema_version);
+        if self.hints().get(&key).is_some() {
+            return Ok(None);
+        }
+        let found = self
+            .latest_snapshot(stream_id, schema_version, None, None)
+            .await?;
+        if found.is_none() {
+            self.hints().put(key, ());
+        }
+        Ok(found)
     }
 
     /// The newest snapshot of a stream in `schema_version` that is at most
@@ -372,6 +433,11 @@ impl EventStore {
             .await?)
     }
 
+    /// The highest position this process knows to be committed.
+    pub fn head(&self) -> i64 {
+        *self.head.borrow()
+    }
+
     /// A receiver that changes whenever this process appends (the new head).
     pub fn subscribe_head(&self) -> watch::Receiver<i64> {
         self.head.subscribe()
@@ -392,10 +458,12 @@ impl EventStore {
 
     /// Appends `new` to a stream, all or nothing.
     ///
-    /// The version check, the command-id check, position assignment and the
-    /// insert happen in one transaction that holds the append lock (an
-    /// advisory lock on PostgreSQL, the write lock on SQLite), so positions
-    /// are handed out in commit order.
+    /// The append joins the next group commit (see `appender`): the version
+    /// check, the command-id check, position assignment and the insert
+    /// happen in one transaction that holds the append lock (an advisory
+    /// lock on PostgreSQL, the write lock on SQLite), so positions are
+    /// handed out in commit order; it returns once that transaction has
+    /// committed.
     #[tracing::instrument(skip(self, new, command), fields(events = new.len()))]
     pub async fn append(
         &self,
@@ -405,126 +473,51 @@ impl EventStore {
         new: Vec<NewEvent>,
         command: Option<&CommandStamp>,
     ) -> Result<AppendOutcome, StoreError> {
-        let result = self
-            .append_inner(stream_id, stream_type, expected, new, command)
-            .await;
-        match result {
-            // A unique violation means a writer not holding our lock (or a
-            // racing command id) got there first: report what is now true.
-            Err(StoreError::Database(e))
-                if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-            {
-                if let Some(stamp) = command
-                    && let Some(entry) = self.find_command(&stamp.command_id).await?
-                {
-                    return Ok(AppendOutcome::Duplicate(entry));
+        match &self.appender {
+            Some(queue) => {
+                appender::submit(queue, stream_id, stream_type, expected, new, command).await
+            }
+            None => {
+                appender::submit_direct(self, stream_id, stream_type, expected, new, command).await
+            }
+        }
+    }
+
+    /// Writes several appends as ONE group commit, exactly as the appender
+    /// batches concurrent ones (each judged on its own; a batch that fails
+    /// as a whole is retried append by append). The outcomes are in the
+    /// order given.
+    pub async fn append_batch(
+        &self,
+        appends: Vec<Append>,
+    ) -> Vec<Result<AppendOutcome, StoreError>> {
+        let mut answers = Vec::with_capacity(appends.len());
+        let requests = appends
+            .into_iter()
+            .map(|a| {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                answers.push(answer);
+                appender::Request {
+                    stream_id: a.stream_id,
+                    stream_type: a.stream_type,
+                    expected: a.expected,
+                    events: a.events,
+                    command: a.command,
+                    reply,
                 }
-                let actual = self.stream_version(stream_id).await?;
-                Err(StoreError::Concurrency {
-                    stream_id: stream_id.to_owned(),
-                    expected,
-                    actual,
+            })
+            .collect();
+        appender::write_batch(self, requests).await;
+        let mut out = Vec::with_capacity(answers.len());
+        for answer in answers {
+            out.push(answer.await.unwrap_or_else(|_| {
+                Err(StoreError::Corrupt {
+                    position: 0,
+                    message: "an append without an outcome".into(),
                 })
-            }
-            other => other,
+            }));
         }
-    }
-
-    async fn append_inner(
-        &self,
-        stream_id: &str,
-        stream_type: &str,
-        expected: ExpectedVersion,
-        new: Vec<NewEvent>,
-        command: Option<&CommandStamp>,
-    ) -> Result<AppendOutcome, StoreError> {
-        let tx = self.db.begin_write().await?;
-        let outcome = self
-            .append_in_tx(&tx.txn, stream_id, stream_type, expected, new, command)
-            .await;
-        match outcome {
-            Ok(AppendOutcome::Appended(recorded)) => {
-                tx.commit().await?;
-                if let Some(last) = recorded.last() {
-                    self.advance_head(last.position);
-                }
-                Ok(AppendOutcome::Appended(recorded))
-            }
-            // Roll back explicitly so the append lock is released now, not
-            // whenever the pool next touches the connection.
-            other => {
-                tx.rollback().await?;
-                other
-            }
-        }
-    }
-
-    async fn append_in_tx(
-        &self,
-        txn: &DatabaseTransaction,
-        stream_id: &str,
-        stream_type: &str,
-        expected: ExpectedVersion,
-        new: Vec<NewEvent>,
-        command: Option<&CommandStamp>,
-    ) -> Result<AppendOutcome, StoreError> {
-        if self.db.is_postgres() {
-            txn.execute_raw(Statement::from_sql_and_values(
-                self.db.backend(),
-                "SELECT pg_advisory_xact_lock($1)",
-                [APPEND_LOCK_KEY.into()],
-            ))
-            .await?;
-        }
-        if let Some(stamp) = command
-            && let Some(entry) = find_command(txn, &stamp.command_id).await?
-        {
-            return Ok(AppendOutcome::Duplicate(entry));
-        }
-        let actual = stream_version(txn, stream_id).await?;
-        if !expected.admits(actual) {
-            return Err(StoreError::Concurrency {
-                stream_id: stream_id.to_owned(),
-                expected,
-                actual,
-            });
-        }
-        let now = Utc::now();
-        let mut recorded = Vec::with_capacity(new.len());
-        for (i, event) in new.into_iter().enumerate() {
-            let metadata = serde_json::to_value(&event.metadata).unwrap_or(Value::Null);
-            let model = events::ActiveModel {
-                event_id: Set(Uuid::new_v4()),
-                stream_id: Set(stream_id.to_owned()),
-                stream_type: Set(stream_type.to_owned()),
-                version: Set(actual + 1 + i as i32),
-                event_type: Set(event.event_type),
-                schema_version: Set(event.schema_version),
-                data: Set(event.data),
-                metadata: Set(metadata),
-                recorded_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
-            recorded.push(self.to_recorded(model)?);
-        }
-        if let (Some(stamp), Some(first), Some(last)) = (command, recorded.first(), recorded.last())
-        {
-            command_log::ActiveModel {
-                command_id: Set(stamp.command_id.clone()),
-                command_name: Set(stamp.command_name.clone()),
-                stream_id: Set(stream_id.to_owned()),
-                first_position: Set(first.position),
-                last_position: Set(last.position),
-                version: Set(last.version),
-                recorded_at: Set(now),
-                payload_hash: Set(Some(stamp.payload_hash)),
-            }
-            .insert(txn)
-            .await?;
-        }
-        Ok(AppendOutcome::Appended(recorded))
+        out
     }
 
     /// The command log entry for a command id, if it was accepted.
@@ -694,6 +687,43 @@ async fn find_command<C: ConnectionTrait>(
 }
 
 impl EventStore {
+    /// An event just written, as a read would return it (upcast like every
+    /// read path), built from what was sent instead of read back.
+    fn recorded_from_new(
+        &self,
+        position: i64,
+        event_id: Uuid,
+        request: &appender::Request,
+        version: i32,
+        event: &NewEvent,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<RecordedEvent, StoreError> {
+        let (schema_version, data) = self
+            .upcasters
+            .upcast(
+                &request.stream_type,
+                &event.event_type,
+                event.schema_version,
+                event.data.clone(),
+            )
+            .map_err(|e| StoreError::Corrupt {
+                position,
+                message: e.to_string(),
+            })?;
+        Ok(RecordedEvent {
+            position,
+            event_id,
+            stream_id: request.stream_id.clone(),
+            stream_type: request.stream_type.clone(),
+            version,
+            event_type: event.event_type.clone(),
+            schema_version,
+            data,
+            metadata: event.metadata.clone(),
+            recorded_at,
+        })
+    }
+
     /// A stored row as the rest of the code sees it: metadata decoded and
     /// the payload upcast to the current schema.
     fn to_recorded(&self, m: events::Model) -> Result<RecordedEvent, StoreError> {

@@ -155,6 +155,12 @@ impl Deref for TestApp {
 }
 
 impl TestApp {
+    /// The server and the database apart, e.g. to stop the server and keep
+    /// the database for another one.
+    pub fn into_parts(self) -> (Server, TestDb) {
+        (self.server, self.db)
+    }
+
     /// The database URL this server uses.
     pub fn db_url(&self) -> String {
         self.db.url.clone()

@@ -5,7 +5,10 @@ mod helpers;
 #[allow(unused_imports)]
 use chronicle_testkit::both_backends;
 
+mod group_commit;
 mod history;
+mod leadership;
+mod read_cache;
 
 mod concurrency;
 mod connections;

@@ -176,13 +176,13 @@ pub(crate) fn order_not_found(id: &OrderId) -> ApiError {
     ApiError::not_found(format!("order {id} not found"))
 }
 
-/// The order's row in the live `order_details` read model.
+/// The order's row in the live `order_details` read model (from memory
+/// when this process may cache it; see `projections::cache`).
 pub(crate) async fn read_order(
     read: &ReadModels,
     id: &OrderId,
-) -> Result<Option<order_details::OrderDetail>, ApiError> {
-    let generation = read.live_generation(order_details::NAME).await?;
-    Ok(order_details::get(read.db(), generation, id).await?)
+) -> Result<Option<std::sync::Arc<order_details::OrderDetail>>, ApiError> {
+    Ok(crate::projections::cache::read_order(read, id).await?)
 }
 
 /// Order queries.
