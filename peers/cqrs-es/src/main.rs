@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
 use postgres_es::PostgresEventRepository;
 use rust_decimal::Decimal;
@@ -112,7 +112,9 @@ impl Aggregate for Order {
             return Err(OrderError("the order already exists".into()));
         }
         if command.items.is_empty() || command.items.iter().any(|l| l.quantity <= 0) {
-            return Err(OrderError("an order needs lines with positive quantities".into()));
+            return Err(OrderError(
+                "an order needs lines with positive quantities".into(),
+            ));
         }
         let total = command
             .items
