@@ -274,6 +274,37 @@ impl ReadCache {
         }
     }
 
+    /// Called by the engine right after a batch of `name` committed (the
+    /// commit still counts as in flight): the rows it wrote replace their
+    /// tombstones, for the live generation only (a rebuild's rows would
+    /// only push live ones out).
+    pub fn committed(&self, name: &str, generation: i32, touched: &[Touched]) {
+        let Some(orders) = self.orders.as_ref().filter(|_| name == ORDER_DETAILS) else {
+            return;
+        };
+        if self.live(name) != Some(generation) {
+            return;
+        }
+        let mut orders = lock(orders);
+        if !orders.owner {
+            return;
+        }
+        for t in touched {
+            let Some(row) = t.row.clone().and_then(|r| r.downcast::<OrderDetail>().ok()) else {
+                continue;
+            };
+            let key = (generation, row.order_id.clone());
+            let newer = match orders.rows.peek(&key) {
+                Some(Slot::Tomb(at_least)) => row.version >= *at_least,
+                Some(Slot::Row(current)) => row.version >= current.version,
+                None => true,
+            };
+            if newer {
+                put(&mut orders, key, Slot::Row(row));
+            }
+        }
+    }
+
     /// Forgets a generation (retired by a rebuild).
     pub fn retire(&self, name: &str, generation: i32) {
         if name != ORDER_DETAILS {

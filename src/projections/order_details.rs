@@ -217,6 +217,18 @@ impl Projection for OrderDetails {
             }
             touched.push(Touched::by(event));
         }
+        // Each changed row as committed, on its order's last touch, for the
+        // read cache.
+        let last_touch: HashMap<String, usize> = touched
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.aggregate_id.clone(), i))
+            .collect();
+        for row in rows.values().filter(|r| r.changed) {
+            if let Some(&i) = last_touch.get(&row.detail.order_id) {
+                touched[i].row = Some(std::sync::Arc::new(row.detail.clone()));
+            }
+        }
         let (new, updated): (Vec<Pending>, Vec<Pending>) = rows
             .into_values()
             .filter(|r| r.changed)
