@@ -44,8 +44,11 @@ pub struct ReadCache {
     /// Misses being read now, one read per key: when a change wakes many
     /// subscribers of one order, the first reads the row and the others
     /// find it in memory.
-    reading: Arc<Mutex<HashMap<(i32, String), Arc<tokio::sync::Mutex<()>>>>>,
+    reading: Arc<Mutex<HashMap<RowKey, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// A cached row: (generation, order id).
+type RowKey = (i32, String);
 
 impl Default for ReadCache {
     fn default() -> Self {
