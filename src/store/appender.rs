@@ -414,20 +414,7 @@ async fn logged_commands(
         .all(txn)
         .await?
         .into_iter()
-        .map(|m| {
-            (
-                m.command_id.clone(),
-                CommandEntry {
-                    command_id: m.command_id,
-                    command_name: m.command_name,
-                    stream_id: m.stream_id,
-                    first_position: m.first_position,
-                    last_position: m.last_position,
-                    version: m.version,
-                    payload_hash: m.payload_hash,
-                },
-            )
-        })
+        .map(|m| (m.command_id.clone(), CommandEntry::from(m)))
         .collect())
 }
 
@@ -472,6 +459,31 @@ async fn stream_versions<'a>(
     Ok(versions)
 }
 
+impl Request {
+    /// A request and the receiver of its outcome.
+    fn new(
+        stream_id: &str,
+        stream_type: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        command: Option<&CommandStamp>,
+    ) -> (
+        Request,
+        oneshot::Receiver<Result<AppendOutcome, StoreError>>,
+    ) {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            stream_id: stream_id.to_owned(),
+            stream_type: stream_type.to_owned(),
+            expected,
+            events,
+            command: command.cloned(),
+            reply,
+        };
+        (request, answer)
+    }
+}
+
 /// Hands an append to the appender and waits for its batch to commit.
 pub(super) async fn submit(
     tx: &mpsc::Sender<Request>,
@@ -481,15 +493,7 @@ pub(super) async fn submit(
     events: Vec<NewEvent>,
     command: Option<&CommandStamp>,
 ) -> Result<AppendOutcome, StoreError> {
-    let (reply, answer) = oneshot::channel();
-    let request = Request {
-        stream_id: stream_id.to_owned(),
-        stream_type: stream_type.to_owned(),
-        expected,
-        events,
-        command: command.cloned(),
-        reply,
-    };
+    let (request, answer) = Request::new(stream_id, stream_type, expected, events, command);
     tx.send(request).await.map_err(|_| stopped())?;
     answer.await.map_err(|_| stopped())?
 }
@@ -500,7 +504,7 @@ fn stopped() -> StoreError {
     ))
 }
 
-/// An append written by the caller itself, in a transaction of its own (the
+/// An append written by the caller itself, as a batch of one (the
 /// appender's own copy of the store has no queue to submit to).
 pub(super) async fn submit_direct(
     store: &EventStore,
@@ -510,20 +514,7 @@ pub(super) async fn submit_direct(
     events: Vec<NewEvent>,
     command: Option<&CommandStamp>,
 ) -> Result<AppendOutcome, StoreError> {
-    let (reply, _) = oneshot::channel();
-    let request = Request {
-        stream_id: stream_id.to_owned(),
-        stream_type: stream_type.to_owned(),
-        expected,
-        events,
-        command: command.cloned(),
-        reply,
-    };
-    let outcome = write_one(store, &request).await;
-    if let Ok(AppendOutcome::Appended(recorded)) = &outcome
-        && let Some(last) = recorded.last()
-    {
-        store.advance_head(last.position);
-    }
-    outcome
+    let (request, answer) = Request::new(stream_id, stream_type, expected, events, command);
+    write_batch(store, vec![request]).await;
+    answer.await.map_err(|_| stopped())?
 }

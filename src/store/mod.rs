@@ -675,7 +675,12 @@ async fn find_command<C: ConnectionTrait>(
     Ok(command_log::Entity::find_by_id(command_id.to_owned())
         .one(conn)
         .await?
-        .map(|m| CommandEntry {
+        .map(CommandEntry::from))
+}
+
+impl From<command_log::Model> for CommandEntry {
+    fn from(m: command_log::Model) -> Self {
+        CommandEntry {
             command_id: m.command_id,
             command_name: m.command_name,
             stream_id: m.stream_id,
@@ -683,7 +688,8 @@ async fn find_command<C: ConnectionTrait>(
             last_position: m.last_position,
             version: m.version,
             payload_hash: m.payload_hash,
-        }))
+        }
+    }
 }
 
 impl EventStore {
