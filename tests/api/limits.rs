@@ -337,3 +337,26 @@ fragment TypeRef on __Type {
     ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
 }
 "#;
+
+/// Parsed documents are kept (issue 9), but the limits are measured on
+/// every request: the fragment bomb, short enough to be kept parsed, is
+/// refused again and again; and more distinct queries than the cache holds
+/// (512) are all answered.
+#[tokio::test]
+async fn a_cached_parse_is_checked_against_the_limits_every_time() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let bomb = fragment_bomb();
+    for _ in 0..3 {
+        let (status, body, _) = post(&app, &json!({ "query": bomb })).await;
+        assert_eq!(status, 200);
+        assert_limit(&body, "maxFields");
+    }
+    for i in 0..600 {
+        let query = format!("query Q{i} {{ __typename }}");
+        let (status, body, _) = post(&app, &json!({ "query": query })).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    }
+    let (_, body, _) = post(&app, &json!({ "query": bomb })).await;
+    assert_limit(&body, "maxFields");
+}
