@@ -461,7 +461,7 @@ async fn stream_versions<'a>(
 
 impl Request {
     /// A request and the receiver of its outcome.
-    fn new(
+    pub(super) fn new(
         stream_id: &str,
         stream_type: &str,
         expected: ExpectedVersion,
@@ -484,37 +484,9 @@ impl Request {
     }
 }
 
-/// Hands an append to the appender and waits for its batch to commit.
-pub(super) async fn submit(
-    tx: &mpsc::Sender<Request>,
-    stream_id: &str,
-    stream_type: &str,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-    command: Option<&CommandStamp>,
-) -> Result<AppendOutcome, StoreError> {
-    let (request, answer) = Request::new(stream_id, stream_type, expected, events, command);
-    tx.send(request).await.map_err(|_| stopped())?;
-    answer.await.map_err(|_| stopped())?
-}
-
-fn stopped() -> StoreError {
+/// The appender is gone (the store is shutting down).
+pub(super) fn stopped() -> StoreError {
     StoreError::Database(sea_orm::DbErr::Custom(
         "the appender has stopped (the store is shutting down)".into(),
     ))
-}
-
-/// An append written by the caller itself, as a batch of one (the
-/// appender's own copy of the store has no queue to submit to).
-pub(super) async fn submit_direct(
-    store: &EventStore,
-    stream_id: &str,
-    stream_type: &str,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-    command: Option<&CommandStamp>,
-) -> Result<AppendOutcome, StoreError> {
-    let (request, answer) = Request::new(stream_id, stream_type, expected, events, command);
-    write_batch(store, vec![request]).await;
-    answer.await.map_err(|_| stopped())?
 }

@@ -473,14 +473,14 @@ impl EventStore {
         new: Vec<NewEvent>,
         command: Option<&CommandStamp>,
     ) -> Result<AppendOutcome, StoreError> {
+        let (request, answer) =
+            appender::Request::new(stream_id, stream_type, expected, new, command);
         match &self.appender {
-            Some(queue) => {
-                appender::submit(queue, stream_id, stream_type, expected, new, command).await
-            }
-            None => {
-                appender::submit_direct(self, stream_id, stream_type, expected, new, command).await
-            }
+            Some(queue) => queue.send(request).await.map_err(|_| appender::stopped())?,
+            // The appender's own copy writes directly, as a batch of one.
+            None => appender::write_batch(self, vec![request]).await,
         }
+        answer.await.map_err(|_| appender::stopped())?
     }
 
     /// Writes several appends as ONE group commit, exactly as the appender
@@ -495,16 +495,15 @@ impl EventStore {
         let requests = appends
             .into_iter()
             .map(|a| {
-                let (reply, answer) = tokio::sync::oneshot::channel();
+                let (request, answer) = appender::Request::new(
+                    &a.stream_id,
+                    &a.stream_type,
+                    a.expected,
+                    a.events,
+                    a.command.as_ref(),
+                );
                 answers.push(answer);
-                appender::Request {
-                    stream_id: a.stream_id,
-                    stream_type: a.stream_type,
-                    expected: a.expected,
-                    events: a.events,
-                    command: a.command,
-                    reply,
-                }
+                request
             })
             .collect();
         appender::write_batch(self, requests).await;
