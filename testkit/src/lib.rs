@@ -1,6 +1,7 @@
 //! What chronicle's integration tests and its benchmark share: a fresh
 //! database per run ([`TestDb`], SQLite or PostgreSQL), the real server on
-//! 127.0.0.1:0 ([`Server`], [`spawn_app`]), the GraphQL documents, typed
+//! 127.0.0.1:0 ([`Server`], [`spawn_app`]) or as a child process
+//! ([`ServerProcess`]), a client of either ([`Endpoint`]), the GraphQL documents, typed
 //! responses for the common operations ([`CommandResult`], [`Order`],
 //! [`HistoryEntry`], [`GqlError`]), a WebSocket client speaking both
 //! subprotocols ([`WsClient`]) and [`eventually`].
@@ -10,6 +11,7 @@
 
 mod db;
 mod documents;
+mod process;
 mod server;
 mod typed;
 mod ws;
@@ -18,7 +20,8 @@ use std::time::Duration;
 
 pub use db::{Backend, TestDb, postgres_base_url};
 pub use documents::*;
-pub use server::{REQUEST_TIMEOUT, Server, TestApp, spawn_app, spawn_app_with};
+pub use process::ServerProcess;
+pub use server::{Endpoint, REQUEST_TIMEOUT, Server, TestApp, spawn_app, spawn_app_with};
 pub use typed::{
     CommandResult, EventRef, GqlError, HistoryEntry, Metadata, Op, Order, OrderItem, ProjectionLag,
     error_code,

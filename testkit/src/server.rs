@@ -14,14 +14,33 @@ use crate::db::{Backend, TestDb};
 /// The client's timeout for one request.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The server (`chronicle::build_state` + `chronicle::run`) on 127.0.0.1:0
-/// over a given database, with a client for it. Dropping it signals
-/// shutdown; [`Server::stop`] also waits for it.
-pub struct Server {
+/// A client of one address: a server in this process, a server process or
+/// a load balancer in front of several. The GraphQL helpers (here, in
+/// `typed` and `ws`) are its methods.
+pub struct Endpoint {
     /// Where it listens.
     pub addr: SocketAddr,
     /// A client reused for every request.
     pub client: reqwest::Client,
+}
+
+impl Endpoint {
+    /// A client of `addr` (keep-alive, the [`REQUEST_TIMEOUT`]).
+    pub fn at(addr: SocketAddr) -> Endpoint {
+        let client = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .no_proxy()
+            .build()
+            .expect("an HTTP client");
+        Endpoint { addr, client }
+    }
+}
+
+/// The server (`chronicle::build_state` + `chronicle::run`) on 127.0.0.1:0
+/// over a given database, with a client for it. Dropping it signals
+/// shutdown; [`Server::stop`] also waits for it.
+pub struct Server {
+    endpoint: Endpoint,
     /// The server's state (its store, database, projections).
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
@@ -45,13 +64,8 @@ impl Server {
         let task = tokio::spawn(chronicle::run(listener, state.clone(), async {
             let _ = rx.await;
         }));
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .no_proxy()
-            .build()?;
         Ok(Server {
-            addr,
-            client,
+            endpoint: Endpoint::at(addr),
             state,
             shutdown: Some(tx),
             task,
@@ -72,7 +86,17 @@ impl Server {
             }
         }
     }
+}
 
+impl Deref for Server {
+    type Target = Endpoint;
+
+    fn deref(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
+impl Endpoint {
     /// `http://<addr><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
@@ -104,7 +128,7 @@ impl Server {
         self.gql_with(query, variables, &[]).await
     }
 
-    /// [`Server::gql`] with extra headers.
+    /// [`Endpoint::gql`] with extra headers.
     pub async fn gql_with(&self, query: &str, variables: Value, headers: &[(&str, &str)]) -> Value {
         match self.try_gql_with(query, variables, headers).await {
             Ok((_, body)) => body,
@@ -122,7 +146,7 @@ impl Server {
         Ok(body["data"].take())
     }
 
-    /// [`Server::data`] that panics on failure.
+    /// [`Endpoint::data`] that panics on failure.
     pub async fn ok(&self, query: &str, variables: Value) -> Value {
         match self.data(query, variables).await {
             Ok(data) => data,

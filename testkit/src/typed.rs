@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use crate::documents::*;
-use crate::server::Server;
+use crate::server::Endpoint;
 
 /// An order command: its document and the field its result is under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +234,7 @@ pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }
 
-impl Server {
+impl Endpoint {
     /// Runs a query, deserializing `data.<field>`; a refusal as a
     /// [`GqlError`]. Panics on transport failures and on a shape that does
     /// not deserialize.
@@ -298,7 +298,7 @@ impl Server {
         .await
     }
 
-    /// [`Server::create`], returning the id.
+    /// [`Endpoint::create`], returning the id.
     pub async fn create_order(&self, customer: &str) -> String {
         self.create(customer).await.aggregate_id
     }

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::server::Server;
+use crate::server::Endpoint;
 
-impl Server {
+impl Endpoint {
     /// Opens a GraphQL WebSocket with the given subprotocol
     /// (`graphql-transport-ws` or `graphql-ws`) and completes the handshake.
     pub async fn ws(&self, protocol: &'static str, init: Value) -> WsClient {
