@@ -75,12 +75,21 @@ pub struct Args {
     /// Where --write writes (relative to the crate root).
     #[arg(long, default_value = "BENCHMARKS.md")]
     pub out: PathBuf,
+    /// Run only these scenarios (numbers 1–7, comma-separated; 2 also runs
+    /// 1, whose orders it reads; 5 and 6 share their store). Not with
+    /// --write.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
+    pub only: Vec<u8>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long = "bench", hide = true)]
     pub cargo_bench: bool,
 }
 
 impl Args {
+    /// Whether scenario `n` runs.
+    pub fn wants(&self, n: u8) -> bool {
+        self.only.is_empty() || self.only.contains(&n)
+    }
     /// Seconds of one measured phase.
     pub fn measure(&self) -> Duration {
         Duration::from_secs_f64(self.secs.unwrap_or(if self.quick { 0.8 } else { 5.0 }))

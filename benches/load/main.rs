@@ -1122,9 +1122,14 @@ impl Run<'_> {
             self.backend.name(),
             chronicle::app::redact(&db.url)
         ));
-        let outcome = self.run_on(&db.url).await;
+        let args = self.args;
+        let outcome = if [1, 2, 3, 4, 7].iter().any(|&n| args.wants(n)) {
+            self.run_on(&db.url).await
+        } else {
+            Ok(())
+        };
         let outcome = match outcome {
-            Ok(()) => {
+            Ok(()) if args.wants(5) || args.wants(6) => {
                 let db2 = TestDb::create(self.backend, pg_admin, "chronicle_load_").await?;
                 let r = self.history_and_rebuild(&db2.url).await;
                 if let Err(e) = db2.close().await {
@@ -1171,21 +1176,32 @@ impl Run<'_> {
         };
         scratch.create_raw_events().await?;
         let mut seen = server.warning_count();
-        let ids = self.commands(&gql, &scratch, &template).await?;
+        let args = self.args;
+        let ids = if args.wants(1) || args.wants(2) {
+            self.commands(&gql, &scratch, &template).await?
+        } else {
+            Vec::new()
+        };
         self.server_warnings(&server, &mut seen);
         scratch.conn.clone().close().await.ok();
         raw.conn.clone().close().await.ok();
         let raw = RawDb::connect(url, 4).await?;
-        self.reads(&gql, ids).await?;
-        self.server_warnings(&server, &mut seen);
-        if self.backend == Backend::Postgres {
+        if args.wants(2) {
+            self.reads(&gql, ids).await?;
+            self.server_warnings(&server, &mut seen);
+        }
+        if self.backend == Backend::Postgres && args.wants(1) {
             self.peer(&gql, url).await?;
             self.server_warnings(&server, &mut seen);
         }
-        self.delivery(&server, &gql).await?;
-        self.server_warnings(&server, &mut seen);
-        self.memory(&server, &gql).await?;
-        self.server_warnings(&server, &mut seen);
+        if args.wants(3) {
+            self.delivery(&server, &gql).await?;
+            self.server_warnings(&server, &mut seen);
+        }
+        if args.wants(4) {
+            self.memory(&server, &gql).await?;
+            self.server_warnings(&server, &mut seen);
+        }
         server.stop().await?;
         self.disk(&raw, "after scenarios 1–4 (orders with read models)")
             .await?;
@@ -1226,7 +1242,8 @@ cargo build --release --manifest-path peers/cqrs-es/Cargo.toml
 Knobs (`cargo bench --bench load -- --help`): `--secs` and `--warmup-secs`
 per phase, `--clients 1,8,32,64`, `--read-clients`, `--subscribers`,
 `--idle-subscriptions`, `--small-events`, `--large-events`,
-`--rebuild-events`, `--peer-commands`, `--cqrs-es-bin`, `--deadline-secs`.
+`--rebuild-events`, `--peer-commands`, `--cqrs-es-bin`, `--deadline-secs`;
+`--only 3,5` runs just those scenarios (not with `--write`).
 Progress and the first server log lines go to stderr, the tables to stdout.
 
 `cargo run --release --example bench -- --backend sqlite|postgres`
@@ -1239,6 +1256,9 @@ write-path changes) are in this file's git history.
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.write && !args.only.is_empty() {
+        bail!("--write rewrites BENCHMARKS.md from a whole run: not with --only");
+    }
     let admin_url = std::env::var("BENCH_DATABASE_URL")
         .ok()
         .filter(|s| !s.is_empty())
