@@ -205,7 +205,8 @@ impl NatsRelay {
                 state => Err(self.error(format!("not connected ({state:?}); reconnecting"))),
             };
         }
-        let client = async_nats::ConnectOptions::new()
+        let client = self
+            .connect_options()
             .name("chronicle-relay")
             .connection_timeout(self.config.connect_timeout)
             .request_timeout(Some(self.config.ack_timeout))
@@ -224,6 +225,23 @@ impl NatsRelay {
         );
         *connected = Some(js.clone());
         Ok(js)
+    }
+
+    /// Credentials from the (first) URL: `user:password@` or `token@`. The
+    /// client takes the addresses from the URL but not its credentials.
+    fn connect_options(&self) -> async_nats::ConnectOptions {
+        let options = async_nats::ConnectOptions::new();
+        let first = self.config.url.split(',').next().unwrap_or_default().trim();
+        let Ok(addr) = first.parse::<async_nats::ServerAddr>() else {
+            return options;
+        };
+        match (addr.username(), addr.password()) {
+            (Some(user), Some(password)) => {
+                options.user_and_password(user.to_owned(), password.to_owned())
+            }
+            (Some(token), None) => options.token(token.to_owned()),
+            _ => options,
+        }
     }
 
     /// Creates the stream if missing; an existing one must take every
