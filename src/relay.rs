@@ -421,7 +421,7 @@ mod tests {
     #[test]
     fn tokens_never_split_or_match_wildcards() {
         assert_eq!(subject_token("Order"), "Order");
-        assert_eq!(subject_token("a.b *>\tc"), "a_b___c");
+        assert_eq!(subject_token("a.b *>\tc"), "a_b____c");
         assert_eq!(subject_token(""), "_");
     }
 
