@@ -26,6 +26,7 @@ both_backends!(
     a_relay_killed_mid_relay_loses_and_repeats_nothing,
     with_nats_unreachable_the_server_runs_and_the_relay_catches_up_later,
     rebuilding_the_relay_is_refused,
+    an_existing_stream_without_the_prefix_is_a_clear_error,
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_chronicle");
@@ -660,4 +661,39 @@ async fn rebuilding_the_relay_is_refused(backend: Backend) {
         server.stop().await.unwrap();
         db.close().await.unwrap();
     }
+}
+
+async fn an_existing_stream_without_the_prefix_is_a_clear_error(backend: Backend) {
+    let Some(url) = nats_url() else { return };
+    let stream = TestStream::new(&url).await;
+    stream
+        .js
+        .create_stream(jetstream::stream::Config {
+            name: stream.name.clone(),
+            subjects: vec![format!("{}.Order.>", stream.prefix)],
+            ..Default::default()
+        })
+        .await
+        .expect("a stream that takes only Order subjects");
+    let config = stream.config(&url);
+    let app = spawn_app_with(backend, |c| {
+        quick(c);
+        c.nats = Some(config);
+    })
+    .await;
+    app.create_order("c-subjects").await;
+    eventually("nats_relay to fail on the stream's subjects", || async {
+        let s = relay_status(&app).await;
+        s.state == "FAILED"
+            && s.last_error.as_deref().is_some_and(|e| {
+                e.contains(&format!("stream {} exists with subjects", stream.name))
+                    && e.contains(&format!("do not cover {}.>", stream.prefix))
+            })
+    })
+    .await;
+    assert_eq!(stream.count().await, 0, "nothing was published");
+    let (server, db) = app.into_parts();
+    server.stop().await.unwrap();
+    db.close().await.unwrap();
+    stream.delete().await;
 }
