@@ -29,7 +29,6 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::app::redact;
 use crate::db::Db;
 use crate::projections::{BatchError, Projection, ProjectionError, Touched};
 use crate::store::RecordedEvent;
@@ -111,6 +110,49 @@ impl fmt::Debug for RelayConfig {
     }
 }
 
+/// The userinfo of each server in a (comma-separated) NATS URL list: the
+/// user (if a password follows) and the secret (password or token).
+fn userinfo(url: &str) -> impl Iterator<Item = (&str, Option<&str>, &str)> {
+    url.split(',').map(str::trim).map(|server| {
+        let start = server.find("://").map_or(0, |s| s + 3);
+        match server.rfind('@') {
+            Some(at) if at >= start => {
+                let (user, secret) = match server[start..at].split_once(':') {
+                    Some((user, password)) => (Some(user), password),
+                    None => (None, &server[start..at]),
+                };
+                (&server[..start], user, secret)
+            }
+            _ => (server, None, ""),
+        }
+    })
+}
+
+/// The passwords and tokens in a NATS URL list.
+fn secrets(url: &str) -> impl Iterator<Item = &str> {
+    userinfo(url)
+        .map(|(_, _, secret)| secret)
+        .filter(|s| !s.is_empty())
+}
+
+/// A NATS URL list for logs: `nats://user:***@host`, `nats://***@host`
+/// (a token).
+pub fn redact(url: &str) -> String {
+    let mut out = Vec::new();
+    for (server, (scheme, user, secret)) in url.split(',').map(str::trim).zip(userinfo(url)) {
+        if secret.is_empty() {
+            out.push(server.to_owned());
+            continue;
+        }
+        let host = server.rfind('@').map_or("", |at| &server[at + 1..]);
+        out.push(match user {
+            Some(user) => format!("{scheme}{user}:***@{host}"),
+            None => format!("{scheme}***@{host}"),
+        });
+    }
+    out.join(",")
+}
+
 /// A subject token's character: '.', '*', '>' and whitespace become '_'.
 fn sanitized(c: char) -> char {
     if c == '.' || c == '*' || c == '>' || c.is_whitespace() || c.is_control() {
@@ -185,12 +227,14 @@ impl NatsRelay {
         )
     }
 
-    /// "NATS at <url without password>: <what>", the relay's error text.
+    /// "NATS at <url without secrets>: <what>", the relay's error text.
     fn error(&self, what: impl fmt::Display) -> String {
-        let url = redact(&self.config.url);
-        // Whatever the client library says, no password in the message.
-        let what = what.to_string().replace(&self.config.url, &url);
-        format!("NATS at {url}: {what}")
+        let mut what = what.to_string();
+        // Whatever the client library says, no password or token in it.
+        for secret in secrets(&self.config.url) {
+            what = what.replace(secret, "***");
+        }
+        format!("NATS at {}: {what}", redact(&self.config.url))
     }
 
     /// The JetStream context: connects and ensures the stream on first use
@@ -450,6 +494,24 @@ mod tests {
         c.subject_prefix = "a.b".into();
         c.stream = "A.B".into();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn secrets_never_reach_a_log_line() {
+        assert_eq!(redact("nats://u:pw@h:4222"), "nats://u:***@h:4222");
+        assert_eq!(redact("nats://tok3n@h:4222"), "nats://***@h:4222");
+        assert_eq!(redact("nats://h:4222"), "nats://h:4222");
+        assert_eq!(
+            redact("nats://a:pw1@h1:4222, tls://tok@h2"),
+            "nats://a:***@h1:4222,tls://***@h2"
+        );
+        assert_eq!(redact("u:pw@h:4222"), "u:***@h:4222");
+        let relay = NatsRelay::new(RelayConfig::new("nats://tok3n@h:4222"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            relay.error("auth failed for tok3n"),
+            "NATS at nats://***@h:4222: auth failed for ***"
+        );
     }
 
     #[test]
