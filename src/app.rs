@@ -64,6 +64,8 @@ pub struct Config {
     /// `projections { instance }` and PostgreSQL's `application_name` of its
     /// leadership connections (default `<hostname>-<pid>`).
     pub instance_id: String,
+    /// Relay every event to NATS JetStream (off when `None`).
+    pub nats: Option<crate::relay::RelayConfig>,
 }
 
 impl Config {
@@ -83,6 +85,7 @@ impl Config {
             metrics_addr: None,
             read_cache_entries: crate::projections::cache::DEFAULT_ENTRIES,
             instance_id: crate::projections::default_instance_id(),
+            nats: None,
         }
     }
 }
@@ -155,16 +158,21 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let metrics = metrics_handle();
     let auth = Authenticator::new(config.jwt_secret.as_deref());
     let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+    let mut projections = config
+        .projections
+        .clone()
+        .unwrap_or_else(default_projections);
+    if let Some(nats) = &config.nats {
+        // Connects on its first batch: the server starts with NATS down.
+        let relay = crate::relay::NatsRelay::new(nats.clone())
+            .map_err(|e| anyhow::anyhow!("--nats-*: {e}"))?;
+        projections.push(Arc::new(relay));
+    }
     let read = ReadModels {
         store: store.clone(),
         notices,
         router: Default::default(),
-        projections: Arc::new(
-            config
-                .projections
-                .clone()
-                .unwrap_or_else(default_projections),
-        ),
+        projections: Arc::new(projections),
         rates: Default::default(),
         jobs: Default::default(),
         poll_interval: config.engine.poll_interval,

@@ -15,6 +15,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod projections;
+pub mod relay;
 pub mod store;
 
 pub use app::{AppState, Config, build_state, migrate, run};

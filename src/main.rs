@@ -80,6 +80,39 @@ struct ServeArgs {
     limits: LimitArgs,
     #[command(flatten)]
     edge: EdgeArgs,
+    #[command(flatten)]
+    nats: NatsArgs,
+}
+
+/// Relaying every event to NATS JetStream (README: "Relaying events to
+/// NATS JetStream").
+#[derive(Args, Clone)]
+struct NatsArgs {
+    /// NATS server URL (e.g. nats://127.0.0.1:4222); turns the relay on.
+    /// Its password, if any, is never logged.
+    #[arg(long, env = "CHRONICLE_NATS_URL", hide_env_values = true)]
+    nats_url: Option<String>,
+    /// JetStream stream the events go to (created if missing).
+    #[arg(long, env = "CHRONICLE_NATS_STREAM", default_value = chronicle::relay::DEFAULT_STREAM)]
+    nats_stream: String,
+    /// Subject prefix: events go to <prefix>.<stream type>.<event type>.
+    #[arg(long, env = "CHRONICLE_NATS_SUBJECT_PREFIX", default_value = chronicle::relay::DEFAULT_SUBJECT_PREFIX)]
+    nats_subject_prefix: String,
+}
+
+impl NatsArgs {
+    fn config(&self) -> Option<chronicle::relay::RelayConfig> {
+        let url = self
+            .nats_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())?;
+        Some(chronicle::relay::RelayConfig {
+            stream: self.nats_stream.clone(),
+            subject_prefix: self.nats_subject_prefix.clone(),
+            ..chronicle::relay::RelayConfig::new(url)
+        })
+    }
 }
 
 /// Per-request limits (SECURITY.md explains each).
@@ -223,6 +256,11 @@ async fn rebuild(name: &str, batch_size: u64, db: DbArgs) -> anyhow::Result<()> 
     let job = match rebuild::prepare(&state.read, name, &engine).await {
         Ok(Ok(job)) => job,
         Ok(Err(running)) => anyhow::bail!("a rebuild of {name} is already running: {running:?}"),
+        Err(e @ rebuild::RebuildError::NotRebuildable(_)) => anyhow::bail!("{e}"),
+        // The relay is refused whether or not this command could run it.
+        Err(rebuild::RebuildError::UnknownProjection(n)) if n == chronicle::relay::NAME => {
+            anyhow::bail!("{}", rebuild::RebuildError::NotRebuildable(n))
+        }
         Err(rebuild::RebuildError::UnknownProjection(_)) => {
             let known: Vec<_> = state.read.projections.iter().map(|p| p.name()).collect();
             anyhow::bail!("unknown projection {name}; known: {}", known.join(", "))
@@ -339,6 +377,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(id) = &args.instance_id {
         config.instance_id = id.clone();
     }
+    config.nats = args.nats.config();
     let state = chronicle::build_state(config).await?;
     chronicle::app::check_bind_address(&args.addr, &state)?;
     let listener = tokio::net::TcpListener::bind(args.addr)

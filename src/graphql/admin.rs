@@ -239,8 +239,19 @@ impl AdminMutation {
             ..EngineConfig::default()
         };
         let job = match rebuild::prepare(&read, &name, &config).await {
+            // The relay is refused whether this server runs it or not.
+            Err(rebuild::RebuildError::NotRebuildable(n))
+            | Err(rebuild::RebuildError::UnknownProjection(n))
+                if n == crate::relay::NAME =>
+            {
+                let refusal = rebuild::RebuildError::NotRebuildable(n);
+                return Err(ApiError::validation(refusal.to_string()).into());
+            }
             Err(rebuild::RebuildError::UnknownProjection(n)) => {
                 return Err(ApiError::validation(format!("unknown projection {n}")).into());
+            }
+            Err(e @ rebuild::RebuildError::NotRebuildable(_)) => {
+                return Err(ApiError::validation(e.to_string()).into());
             }
             Err(e) => return Err(ApiError::internal(&e).into()),
             Ok(Err(running)) => running,

@@ -118,7 +118,7 @@ async fn follow_batch(
     generation: i32,
     to: i64,
 ) {
-    let Some(projection) = read.projection(name) else {
+    let Some(projection) = read.projection(name).filter(|p| p.announces()) else {
         return;
     };
     let name = projection.name();

@@ -225,6 +225,28 @@ pub trait Projection: Send + Sync + 'static {
     /// Every row of a generation as JSON, in a deterministic order, without
     /// the generation itself: for comparing a read model with a rebuild.
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr>;
+    /// Effects outside the database (the NATS relay's publishes) of the
+    /// handled events of a batch, in order. Called before the batch's
+    /// transaction begins, so no database lock (SQLite's write lock, the
+    /// checkpoint row) is held during network I/O. At least once: a batch
+    /// is delivered again after a crash before its commit, when a later
+    /// event of it is refused (the prefix is applied again) or when another
+    /// worker moved the checkpoint meanwhile. On failure, names the event
+    /// that failed, like `apply_batch`.
+    async fn deliver(&self, _events: &[&RecordedEvent]) -> Result<(), BatchError> {
+        Ok(())
+    }
+    /// Whether `rebuildProjection` / `chronicle rebuild` may replay it from
+    /// position 0 (not the relay: that would publish every event again).
+    fn rebuildable(&self) -> bool {
+        true
+    }
+    /// Whether it announces what it applied to subscribers (an instance
+    /// that does not run it announces its batches from the log; pointless
+    /// for a projection without a read model).
+    fn announces(&self) -> bool {
+        true
+    }
 }
 
 /// Deletes every row of `generation` from a read-model table.
@@ -486,6 +508,17 @@ impl ProjectionWorker {
         let Some(last) = batch.last() else {
             return Ok(Applied::Moved(from));
         };
+        let (indices, handled): (Vec<usize>, Vec<&RecordedEvent>) = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| self.projection.handles(&e.stream_type, &e.event_type))
+            .unzip();
+        if !handled.is_empty()
+            && let Err(refused) = self.projection.deliver(&handled).await
+        {
+            let index = indices.get(refused.index).copied().unwrap_or(0);
+            return Ok(Applied::Refused(BatchError::at(index, refused.error)));
+        }
         let tx = self.db().begin_write().await?;
         // First move the checkpoint, if it is still where this batch starts:
         // another worker (another instance, a restarted task) may have moved
@@ -519,11 +552,6 @@ impl ProjectionWorker {
                 None => Ok(Applied::Retired),
             };
         }
-        let (indices, handled): (Vec<usize>, Vec<&RecordedEvent>) = batch
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| self.projection.handles(&e.stream_type, &e.event_type))
-            .unzip();
         let touched = match self
             .projection
             .apply_batch(&tx.txn, self.generation, &handled)

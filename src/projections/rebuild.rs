@@ -90,6 +90,12 @@ pub enum RebuildError {
     /// No projection has that name.
     #[error("unknown projection {0}")]
     UnknownProjection(String),
+    /// The projection cannot be replayed from position 0 (the NATS relay:
+    /// it would publish every event again).
+    #[error(
+        "projection {0} cannot be rebuilt: replaying it would repeat its effects outside the database (for nats_relay: publish every event again)"
+    )]
+    NotRebuildable(String),
     /// Preparing it failed.
     #[error(transparent)]
     Projection(#[from] ProjectionError),
@@ -119,6 +125,9 @@ pub async fn prepare(
     let projection = read
         .projection(name)
         .ok_or_else(|| RebuildError::UnknownProjection(name.to_owned()))?;
+    if !projection.rebuildable() {
+        return Err(RebuildError::NotRebuildable(name.to_owned()));
+    }
     let live = read.fresh_live_generation(name).await?;
     let generation = match checkpoint::newest_not_live(read.db(), name).await? {
         Some(unfinished) => unfinished.generation,

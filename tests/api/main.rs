@@ -22,6 +22,7 @@ mod lifecycle;
 mod limits;
 mod paging;
 mod projections;
+mod relay;
 mod schema;
 mod second_aggregate;
 mod shutdown;
