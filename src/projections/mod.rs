@@ -481,7 +481,13 @@ impl ProjectionWorker {
             // checkpoint together, which the worker then applies again
             // (invariant 5). That spares an fsync per batch per projection
             // on the disk the commands' commits wait for.
-            let payload = follow::batch_payload(name, self.generation, from, last.position);
+            let payload = follow::batch_payload(
+                name,
+                self.generation,
+                from,
+                last.position,
+                self.read.leaders.origin(),
+            );
             tx.txn
                 .execute_raw(sea_orm::Statement::from_sql_and_values(
                     sea_orm::DbBackend::Postgres,
@@ -612,12 +618,29 @@ pub struct ReadModels {
 }
 
 /// The projections this process is running now.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Leaders {
     running: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    /// Tags this process's projection batches in their notifications, so
+    /// that `follow` tells apart the batches its own workers announced.
+    origin: Arc<str>,
+}
+
+impl Default for Leaders {
+    fn default() -> Self {
+        Leaders {
+            running: Default::default(),
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+        }
+    }
 }
 
 impl Leaders {
+    /// This process's tag on the notifications of its projection batches.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     fn set(&self, name: &str, running: bool) {
         let mut set = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if running {
