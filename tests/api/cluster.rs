@@ -351,6 +351,60 @@ async fn two_instances_share_what_each_writes() {
     db.close().await.unwrap();
 }
 
+/// A `projectionUpdated` subscription (order_details) on `instance`, read
+/// in the background so that it never falls behind: (aggregate id,
+/// version) of each notice, in order.
+async fn watch_batches(
+    instance: &Endpoint,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::mpsc::UnboundedReceiver<(String, i64)>,
+) {
+    let mut ws = instance.ws("graphql-transport-ws", json!({})).await;
+    ws.subscribe("batches", PROJECTION_UPDATED, json!({})).await;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        loop {
+            let data = ws.next_data().await;
+            let update = &data["projectionUpdated"];
+            let notice = (
+                update["aggregateId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                update["version"].as_i64().unwrap_or(-1),
+            );
+            if tx.send(notice).is_err() {
+                return;
+            }
+        }
+    });
+    (task, rx)
+}
+
+/// Takes notices from `rx` until every one of `wanted` has come (30 s
+/// deadline); returns how many came more than once, or those that never
+/// came.
+async fn expect_notices(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, i64)>,
+    mut wanted: BTreeSet<(String, i64)>,
+) -> Result<usize, BTreeSet<(String, i64)>> {
+    let all = wanted.clone();
+    let mut repeated = 0;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !wanted.is_empty() {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(notice)) => {
+                if !wanted.remove(&notice) && all.contains(&notice) {
+                    repeated += 1;
+                }
+            }
+            _ => return Err(wanted),
+        }
+    }
+    Ok(repeated)
+}
+
 /// Failed attempts of [`command_anywhere`]: refused connections (the
 /// instance was dead; nothing was sent) and the others (e.g. the instance
 /// died with the request in flight: it may or may not have run).
@@ -416,6 +470,31 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
     let b = start("B", &db, &[]).await;
     let c = start("C", &db, &[]).await;
     let addrs: Vec<SocketAddr> = vec![a.addr, b.addr, c.addr];
+    // Subscribers on B and C, which will take over from A: they are told of
+    // every batch, A's before the kill, the new leader's after it.
+    let (watch_b, mut notices_b) = watch_batches(&b).await;
+    let (watch_c, mut notices_c) = watch_batches(&c).await;
+    // Live once each has reported a write made after it subscribed.
+    let mut tries = 0;
+    'live: loop {
+        tries += 1;
+        assert!(tries <= 10, "B and C never reported a batch of A's");
+        let id = a.create_order("batches-start").await;
+        for rx in [&mut notices_b, &mut notices_c] {
+            let reported = tokio::time::timeout(Duration::from_secs(3), async {
+                while let Some((seen, _)) = rx.recv().await {
+                    if seen == id {
+                        return;
+                    }
+                }
+            })
+            .await;
+            if reported.is_err() {
+                continue 'live;
+            }
+        }
+        break;
+    }
 
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -479,6 +558,7 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
         done.load(Ordering::SeqCst),
         started.elapsed()
     );
+    let at_kill = positions(&b).await.unwrap_or_default();
     // A write after the kill: only a new leader can apply it.
     let after_kill = b.create("after-kill").await.position;
     let mut last = HashMap::new();
@@ -534,9 +614,44 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
         let order = c.order(id).await.expect("every order is readable");
         assert_eq!((order.status.as_str(), order.version), ("PAID", 3), "{id}");
     }
+    // The subscribers on B and C heard of every version of every order,
+    // across the handover.
+    let wanted: BTreeSet<(String, i64)> = ids
+        .iter()
+        .flat_map(|id| (1..=3).map(|v| (id.clone(), v)))
+        .collect();
+    let mut repeated = Vec::new();
+    for (who, rx) in [("B", &mut notices_b), ("C", &mut notices_c)] {
+        match expect_notices(rx, wanted.clone()).await {
+            Ok(n) => repeated.push(n),
+            Err(missing) => {
+                let mut at = Vec::new();
+                for (id, version) in &missing {
+                    let history = b.history(id).await;
+                    let position = history
+                        .iter()
+                        .find(|e| e.version == *version)
+                        .map(|e| e.position);
+                    at.push((position, version, id.clone()));
+                }
+                at.sort();
+                panic!(
+                    "projectionUpdated on {who}: {} notices never came (position, version, order): {at:?}; the checkpoints just after the kill: {at_kill:?}",
+                    missing.len()
+                );
+            }
+        }
+    }
+    let (repeated_b, repeated_c) = (repeated[0], repeated[1]);
+    eprintln!(
+        "projectionUpdated on B and C: all {} notices of the orders came; repeated: B {repeated_b}, C {repeated_c}",
+        3 * ORDERS
+    );
+    watch_b.abort();
+    watch_c.abort();
     let sales = b.ok(SALES, json!({})).await["salesStats"].clone();
-    // 1 warm-up and 1 after-kill order, created only.
-    assert_eq!(sales["ordersCreated"], ORDERS + 2, "{sales}");
+    // The warm-up, batches-start and after-kill orders, created only.
+    assert_eq!(sales["ordersCreated"], ORDERS + 2 + tries, "{sales}");
     assert_eq!(sales["ordersPlaced"], ORDERS, "{sales}");
     assert_eq!(sales["ordersPaid"], ORDERS, "{sales}");
     assert_eq!(
