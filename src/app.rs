@@ -60,6 +60,10 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Most `order_details` rows kept in memory for `order(id)` (0: none).
     pub read_cache_entries: usize,
+    /// This instance's name where instances are told apart: in
+    /// `projections { instance }` and PostgreSQL's `application_name` of its
+    /// leadership connections (default `<hostname>-<pid>`).
+    pub instance_id: String,
 }
 
 impl Config {
@@ -78,6 +82,7 @@ impl Config {
             edge: Default::default(),
             metrics_addr: None,
             read_cache_entries: crate::projections::cache::DEFAULT_ENTRIES,
+            instance_id: crate::projections::default_instance_id(),
         }
     }
 }
@@ -137,6 +142,8 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
 
 /// Connects, migrates and assembles the application state.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    crate::projections::check_instance_id(&config.instance_id)
+        .map_err(|e| anyhow::anyhow!("--instance-id: {e}"))?;
     let db = Db::connect(&config.database_url)
         .await
         .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
@@ -164,7 +171,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tasks: Tasks::default(),
         cache: ReadCache::new(config.read_cache_entries),
         tail: Default::default(),
-        leaders: Default::default(),
+        leaders: crate::projections::Leaders::new(&config.instance_id),
     };
     let schema = build_schema(read.clone());
     if config.start_projections {

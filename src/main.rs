@@ -59,6 +59,11 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CHRONICLE_ADDR", default_value = "127.0.0.1:8000")]
     addr: SocketAddr,
+    /// This instance's name, shown in `projections { instance }` and as
+    /// PostgreSQL's application_name of its leadership connections
+    /// (default <hostname>-<pid>).
+    #[arg(long, env = "CHRONICLE_INSTANCE_ID", value_parser = parse_instance_id)]
+    instance_id: Option<String>,
     #[command(flatten)]
     db: DbArgs,
     /// HS256 secret for JWT bearer tokens; without one the server is open
@@ -338,12 +343,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.metrics_addr = e.metrics_addr;
     config.read_cache_entries = e.read_cache_entries as usize;
+    if let Some(id) = &args.instance_id {
+        config.instance_id = id.clone();
+    }
     let state = chronicle::build_state(config).await?;
     chronicle::app::check_bind_address(&args.addr, &state)?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     chronicle::run(listener, state, shutdown_signal()).await
+}
+
+fn parse_instance_id(id: &str) -> Result<String, String> {
+    chronicle::projections::check_instance_id(id).map(|()| id.to_owned())
 }
 
 async fn shutdown_signal() {

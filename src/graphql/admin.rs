@@ -66,6 +66,9 @@ pub struct ProjectionStatus {
     pub generation: i32,
     /// A rebuild in progress beside the live generation, if any.
     pub rebuild: Option<RebuildJob>,
+    /// The instance running it now (its `--instance-id`); null while none
+    /// does, e.g. between an instance's death and the takeover.
+    pub instance: Option<String>,
 }
 
 /// A rebuild of a read model beside the live one.
@@ -118,6 +121,7 @@ async fn status_of(
     read: &ReadModels,
     c: &Checkpoint,
     head: i64,
+    instance: Option<String>,
 ) -> Result<ProjectionStatus, ApiError> {
     let (lag, oldest) = read.store.lag_after(c.position).await?;
     let lag_seconds = oldest
@@ -165,6 +169,7 @@ async fn status_of(
         events_per_second: read.rates.per_second(&c.name, c.generation),
         generation: c.generation,
         rebuild,
+        instance,
     })
 }
 
@@ -178,7 +183,8 @@ async fn status_named(read: &ReadModels, name: &str) -> Result<ProjectionStatus,
         .find(|c| c.name == name && c.generation == generation)
         .ok_or_else(|| ApiError::not_found(format!("projection {name}")))?;
     let head = read.store.head_position().await?;
-    status_of(read, &checkpoint, head).await
+    let mut runners = read.leaders.runners(read.db(), &[name]).await?;
+    status_of(read, &checkpoint, head, runners.remove(name)).await
 }
 
 /// The operations queries.
@@ -193,9 +199,16 @@ impl AdminQuery {
         let read = read_models(ctx);
         let statuses = read.statuses().await.map_err(ApiError::from)?;
         let head = read.store.head_position().await.map_err(ApiError::from)?;
+        let names: Vec<&str> = statuses.iter().map(|c| c.name.as_str()).collect();
+        let mut runners = read
+            .leaders
+            .runners(read.db(), &names)
+            .await
+            .map_err(ApiError::from)?;
         let mut out = Vec::with_capacity(statuses.len());
-        for c in statuses {
-            out.push(status_of(read, &c, head).await?);
+        for c in &statuses {
+            let instance = runners.remove(&c.name);
+            out.push(status_of(read, c, head, instance).await?);
         }
         Ok(out)
     }

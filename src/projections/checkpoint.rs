@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, DeriveValueType, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, prelude::Expr,
+    QuerySelect, QueryTrait, Set, prelude::Expr,
 };
 
 use crate::db::Db;
@@ -259,15 +259,22 @@ pub async fn lock_position<C: ConnectionTrait>(
     position.ok_or_else(|| DbErr::RecordNotFound(format!("checkpoint {name}/{generation}")))
 }
 
-/// Moves the checkpoint forward and clears any failure.
-pub async fn advance<C: ConnectionTrait>(
+/// Moves the checkpoint from `from` to `position` and clears any failure,
+/// inside `txn`, if it is still at `from`: whether it was. On PostgreSQL the
+/// update locks the row until `txn` ends, so of two workers applying the
+/// same batch the second waits, then finds the checkpoint moved. With
+/// `notify` (PostgreSQL), the same statement queues that notification (sent
+/// on commit) and lets the commit skip its WAL flush (invariant 5): one
+/// round trip for all three.
+pub async fn advance_from<C: ConnectionTrait>(
     txn: &C,
     name: &str,
     generation: i32,
-    position: i64,
+    (from, position): (i64, i64),
     last_event_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    Entity::update_many()
+    notify: Option<(&str, String)>,
+) -> Result<bool, DbErr> {
+    let update = Entity::update_many()
         .col_expr(Column::Position, Expr::value(position))
         .col_expr(Column::State, Expr::value(ProjectionState::Running))
         .col_expr(Column::LastError, Expr::value(Option::<String>::None))
@@ -276,9 +283,32 @@ pub async fn advance<C: ConnectionTrait>(
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::Name.eq(name))
         .filter(Column::Generation.eq(generation))
-        .exec(txn)
-        .await?;
-    Ok(())
+        .filter(Column::Position.eq(from));
+    let Some((channel, payload)) = notify else {
+        return Ok(update.exec(txn).await?.rows_affected == 1);
+    };
+    let backend = txn.get_database_backend();
+    let built = backend.build(&update.into_query());
+    let mut values = built.values.map(|v| v.0).unwrap_or_default();
+    let n = values.len();
+    values.push(channel.into());
+    values.push(payload.into());
+    let sql = built.sql;
+    let sql = format!(
+        "WITH moved AS ({sql} RETURNING 1) \
+         SELECT (SELECT count(*) FROM moved) AS n, pg_notify(${}, ${}), \
+         set_config('synchronous_commit', 'off', true)",
+        n + 1,
+        n + 2
+    );
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("advancing a checkpoint returned no row".into()))?;
+    let moved: i64 = row.try_get("", "n")?;
+    Ok(moved == 1)
 }
 
 /// Records that the projection stopped at `position` and why.

@@ -3,8 +3,10 @@
 //! projection's name) on a connection of its own. When that instance dies
 //! or its connection drops, PostgreSQL releases the lock and another
 //! instance, which tries every poll interval, takes over from the
-//! checkpoint. The checkpoint row lock (`lock_position`) still guarantees
+//! checkpoint. The conditional checkpoint advance (`advance_from`) still guarantees
 //! that no batch is applied twice if two ever overlap.
+
+use std::collections::HashMap;
 
 use sea_orm::DbErr;
 use sea_orm::sqlx::{self, Connection, PgConnection};
@@ -31,13 +33,24 @@ fn db_err(e: sqlx::Error) -> DbErr {
     DbErr::Custom(format!("leadership connection: {e}"))
 }
 
-/// Tries to become the leader of `name`; `None` when another instance is.
-pub async fn try_acquire(db: &Db, name: &str) -> Result<Option<Leadership>, DbErr> {
+/// The application name of a leadership connection: how other instances
+/// learn who holds a lock.
+const APPLICATION_PREFIX: &str = "chronicle:";
+
+/// Tries to become the leader of `name` as `instance`; `None` when another
+/// instance is.
+pub async fn try_acquire(db: &Db, name: &str, instance: &str) -> Result<Option<Leadership>, DbErr> {
     let pool = db.conn().get_postgres_connection_pool();
     // A connection of its own, outside the pool: the lock lives as long as
     // this session.
     let mut conn = pool.acquire().await.map_err(db_err)?.detach();
     let key = lock_key(name);
+    // Named before it can hold the lock, so a holder always has a name.
+    sqlx::query("SELECT set_config('application_name', $1, false)")
+        .bind(format!("{APPLICATION_PREFIX}{instance}"))
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
     let (got,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
         .bind(key)
         .fetch_one(&mut conn)
@@ -65,4 +78,29 @@ impl Leadership {
             .await;
         let _ = self.conn.close().await;
     }
+}
+
+/// Which instance holds the leadership of each of `names` now, from the
+/// advisory locks granted on the server (a bigint key is kept as classid
+/// = high 32 bits, objid = low 32 bits, objsubid = 1).
+pub async fn holders(db: &Db, names: &[&str]) -> Result<HashMap<String, String>, DbErr> {
+    let pool = db.conn().get_postgres_connection_pool();
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT (l.classid::bigint << 32) | l.objid::bigint, a.application_name \
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let by_key: HashMap<i64, String> = rows.into_iter().collect();
+    Ok(names
+        .iter()
+        .filter_map(|name| {
+            let holder = by_key.get(&lock_key(name))?;
+            let instance = holder.strip_prefix(APPLICATION_PREFIX).unwrap_or(holder);
+            Some((name.to_string(), instance.to_owned()))
+        })
+        .collect())
 }

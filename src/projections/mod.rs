@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::Value;
 use thiserror::Error;
 use tokio::sync::broadcast;
@@ -241,6 +241,27 @@ pub(crate) async fn clear_generation<E: sea_orm::EntityTrait>(
     Ok(())
 }
 
+/// Inserts `rows`, replacing those already there (`conflict` names the
+/// key and the columns replaced): a batch's writes in one statement per
+/// 1,000 rows, far under both databases' limits on bound parameters.
+pub(crate) async fn upsert<A>(
+    txn: &DatabaseTransaction,
+    rows: Vec<A>,
+    conflict: sea_orm::sea_query::OnConflict,
+) -> Result<(), DbErr>
+where
+    A: sea_orm::ActiveModelTrait + Clone + Send,
+{
+    use sea_orm::EntityTrait;
+    for chunk in rows.chunks(1_000) {
+        A::Entity::insert_many(chunk.iter().cloned())
+            .on_conflict(conflict.clone())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The projections this server runs.
 pub fn default_projections() -> Vec<Arc<dyn Projection>> {
     vec![
@@ -304,7 +325,12 @@ enum Applied {
     Moved(i64),
     /// The projection refused (or panicked on) an event: rolled back.
     Refused(BatchError),
+    /// The generation's checkpoint is gone (a rebuild replaced it).
+    Retired,
 }
+
+/// A worker's position when it does not know it.
+const UNKNOWN: i64 = i64::MIN;
 
 /// Runs one projection for one generation.
 #[derive(Clone)]
@@ -313,6 +339,11 @@ pub struct ProjectionWorker {
     read: ReadModels,
     generation: i32,
     config: EngineConfig,
+    /// The checkpoint as this worker last committed or read it
+    /// ([`UNKNOWN`] before it has, and after anything unexpected): saves
+    /// reading it before each batch. If another worker moved it since, the
+    /// conditional advance says so and nothing is written.
+    known: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl ProjectionWorker {
@@ -328,6 +359,7 @@ impl ProjectionWorker {
             read: read.clone(),
             generation,
             config,
+            known: Arc::new(std::sync::atomic::AtomicI64::new(UNKNOWN)),
         }
     }
 
@@ -349,36 +381,50 @@ impl ProjectionWorker {
     /// new checkpoint, in one transaction (invariant 5). Tests drain a
     /// projection with it.
     pub async fn try_process_batch(&self) -> Result<Outcome, ProjectionError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        // Forget the position unless this step ends cleanly.
+        let known = self.known.swap(UNKNOWN, Relaxed);
+        let outcome = self.process_batch(known).await;
+        // (An idle step stores the position it found itself.)
+        if let Ok(Outcome::Processed { position, .. }) = outcome {
+            self.known.store(position, Relaxed);
+        }
+        outcome
+    }
+
+    async fn process_batch(&self, known: i64) -> Result<Outcome, ProjectionError> {
         let name = self.projection.name();
-        let Some(checkpoint) = checkpoint::load(self.db(), name, self.generation).await? else {
-            return Ok(Outcome::Retired);
+        let from = if known == UNKNOWN {
+            match checkpoint::load(self.db(), name, self.generation).await? {
+                Some(checkpoint) => checkpoint.position,
+                None => return Ok(Outcome::Retired),
+            }
+        } else {
+            known
         };
         let batch = self
             .read
             .tail
-            .read(
-                &self.read.store,
-                checkpoint.position,
-                self.config.batch_size,
-            )
+            .read(&self.read.store, from, self.config.batch_size)
             .await?;
         if batch.is_empty() {
+            // Remember where it is (loaded or already known).
+            self.known.store(from, std::sync::atomic::Ordering::Relaxed);
             return Ok(Outcome::Idle);
         }
-        let refused = match self.apply(checkpoint.position, &batch).await? {
+        let refused = match self.apply(from, &batch).await? {
             Applied::Committed(position) | Applied::Moved(position) => {
                 return Ok(Outcome::Processed {
                     events: batch.len(),
                     position,
                 });
             }
+            Applied::Retired => return Ok(Outcome::Retired),
             Applied::Refused(refused) => refused,
         };
         // Keep everything before the failing event: it applied fine.
         if refused.index > 0
-            && let Applied::Refused(again) = self
-                .apply(checkpoint.position, &batch[..refused.index])
-                .await?
+            && let Applied::Refused(again) = self.apply(from, &batch[..refused.index]).await?
         {
             tracing::warn!(projection = name, error = %again.error, "prefix failed on retry");
         }
@@ -417,6 +463,7 @@ impl ProjectionWorker {
                     let from = if i == 0 { from } else { batch[i - 1].position };
                     match Box::pin(self.apply(from, std::slice::from_ref(event))).await? {
                         Applied::Committed(_) | Applied::Moved(_) => {}
+                        Applied::Retired => return Ok(Applied::Retired),
                         Applied::Refused(e) => {
                             // The events before it are committed one by one
                             // already; report the index for the caller.
@@ -436,13 +483,47 @@ impl ProjectionWorker {
         batch: &[RecordedEvent],
     ) -> Result<Applied, ProjectionError> {
         let name = self.projection.name();
+        let Some(last) = batch.last() else {
+            return Ok(Applied::Moved(from));
+        };
         let tx = self.db().begin_write().await?;
-        // Another worker (another instance, a restarted task) may have moved
-        // the checkpoint since we read it: then this batch is not ours.
-        let current = checkpoint::lock_position(&tx.txn, name, self.generation).await?;
-        if current != from {
+        // First move the checkpoint, if it is still where this batch starts:
+        // another worker (another instance, a restarted task) may have moved
+        // it since, and then this batch is not ours. On PostgreSQL the same
+        // statement queues the notice other instances announce this batch
+        // from (delivered on commit; see `follow`), and lets the commit skip
+        // waiting for its WAL flush: a read model is rebuilt from the log,
+        // and a crash can only lose whole recent batches, read model and
+        // checkpoint together, which the worker then applies again
+        // (invariant 5). That spares an fsync per batch per projection on
+        // the disk the commands' commits wait for.
+        let notify = self.db().is_postgres().then(|| {
+            (
+                follow::BATCH_CHANNEL,
+                follow::batch_payload(
+                    name,
+                    self.generation,
+                    from,
+                    last.position,
+                    self.read.leaders.origin(),
+                ),
+            )
+        });
+        let ours = checkpoint::advance_from(
+            &tx.txn,
+            name,
+            self.generation,
+            (from, last.position),
+            last.recorded_at,
+            notify,
+        )
+        .await?;
+        if !ours {
             tx.rollback().await?;
-            return Ok(Applied::Moved(current));
+            return match checkpoint::load(self.db(), name, self.generation).await? {
+                Some(c) => Ok(Applied::Moved(c.position)),
+                None => Ok(Applied::Retired),
+            };
         }
         let (indices, handled): (Vec<usize>, Vec<&RecordedEvent>) = batch
             .iter()
@@ -461,41 +542,6 @@ impl ProjectionWorker {
                 return Ok(Applied::Refused(BatchError::at(index, refused.error)));
             }
         };
-        let Some(last) = batch.last() else {
-            tx.rollback().await?;
-            return Ok(Applied::Moved(from));
-        };
-        checkpoint::advance(
-            &tx.txn,
-            name,
-            self.generation,
-            last.position,
-            last.recorded_at,
-        )
-        .await?;
-        if self.db().is_postgres() {
-            // Other instances announce this batch to their subscribers
-            // (delivered on commit; see `follow`). And the commit does not
-            // wait for its WAL flush: a read model is rebuilt from the log,
-            // and a crash can only lose whole recent batches, read model and
-            // checkpoint together, which the worker then applies again
-            // (invariant 5). That spares an fsync per batch per projection
-            // on the disk the commands' commits wait for.
-            let payload = follow::batch_payload(
-                name,
-                self.generation,
-                from,
-                last.position,
-                self.read.leaders.origin(),
-            );
-            tx.txn
-                .execute_raw(sea_orm::Statement::from_sql_and_values(
-                    sea_orm::DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)",
-                    [follow::BATCH_CHANNEL.into(), payload.into()],
-                ))
-                .await?;
-        }
         // Cached copies of the touched rows go before the commit makes the
         // new versions readable (see `cache`).
         let in_flight = self
@@ -617,28 +663,81 @@ pub struct ReadModels {
     pub leaders: Leaders,
 }
 
-/// The projections this process is running now.
+/// The projections this process is running now, and the name it runs
+/// them under.
 #[derive(Clone)]
 pub struct Leaders {
     running: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    instance: Arc<str>,
     /// Tags this process's projection batches in their notifications, so
     /// that `follow` tells apart the batches its own workers announced.
+    /// Random, not the instance id: ids are chosen by operators and may
+    /// repeat (two servers in one test process share the default one).
     origin: Arc<str>,
 }
 
 impl Default for Leaders {
     fn default() -> Self {
-        Leaders {
-            running: Default::default(),
-            origin: uuid::Uuid::new_v4().simple().to_string().into(),
-        }
+        Leaders::new(&default_instance_id())
     }
 }
 
+/// `<hostname>-<pid>`: unique among running instances unless two hosts
+/// share a name.
+pub fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| check_instance_id(h).is_ok())
+        .unwrap_or_else(|| "chronicle".to_owned());
+    let id = format!("{host}-{}", std::process::id());
+    let cut = id.len().saturating_sub(MAX_INSTANCE_ID);
+    id[cut..].to_owned()
+}
+
+/// Longest instance id (PostgreSQL keeps 63 bytes of an application name,
+/// and the id is prefixed).
+pub const MAX_INSTANCE_ID: usize = 48;
+
+/// An instance id is 1–48 characters of ASCII letters, digits, `.`, `_`,
+/// `:` and `-`.
+pub fn check_instance_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_INSTANCE_ID {
+        return Err(format!(
+            "an instance id has 1 to {MAX_INSTANCE_ID} characters, not {}",
+            id.len()
+        ));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-')))
+    {
+        return Err(format!(
+            "an instance id has only ASCII letters, digits, '.', '_', ':' and '-', not {c:?}"
+        ));
+    }
+    Ok(())
+}
+
 impl Leaders {
+    /// Leadership under the name `instance` (already checked).
+    pub fn new(instance: &str) -> Leaders {
+        Leaders {
+            running: Default::default(),
+            instance: instance.into(),
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
+        }
+    }
+
     /// This process's tag on the notifications of its projection batches.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// This instance's id.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     fn set(&self, name: &str, running: bool) {
@@ -656,6 +755,24 @@ impl Leaders {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(name)
+    }
+
+    /// Which instance runs each of `names` now (absent: none does). On
+    /// PostgreSQL read from the advisory locks held (any instance's); with
+    /// SQLite this process is the only one.
+    pub async fn runners(
+        &self,
+        db: &Db,
+        names: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, DbErr> {
+        if db.is_postgres() {
+            return leader::holders(db, names).await;
+        }
+        Ok(names
+            .iter()
+            .filter(|n| self.runs(n))
+            .map(|n| (n.to_string(), self.instance.to_string()))
+            .collect())
     }
 }
 
@@ -810,7 +927,7 @@ pub async fn start(read: &ReadModels, config: &EngineConfig) -> Result<(), DbErr
         read.tasks.clone().spawn(async move {
             while !stop.is_cancelled() {
                 let leadership = if read.db().is_postgres() {
-                    match leader::try_acquire(read.db(), p.name()).await {
+                    match leader::try_acquire(read.db(), p.name(), read.leaders.instance()).await {
                         Ok(Some(held)) => Some(held),
                         Ok(None) => {
                             read.leaders.set(p.name(), false);

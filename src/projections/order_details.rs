@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeSet, HashMap};
 
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::Value;
 
 use super::columns::{MoneyColumn, StatusColumn};
-use super::{BatchError, Projection, ProjectionError, Touched, decode_batch};
+use super::{BatchError, Projection, ProjectionError, Touched, decode_batch, upsert};
 use crate::db::Db;
 use crate::domain::Aggregate;
 use crate::domain::order::{self, Order, OrderAggregate, OrderId, OrderStatus};
@@ -99,7 +99,6 @@ impl OrderDetail {
 /// A row being worked on within one batch.
 struct Pending {
     detail: OrderDetail,
-    is_new: bool,
     changed: bool,
 }
 
@@ -161,7 +160,6 @@ impl Projection for OrderDetails {
                     detail.order_id.clone(),
                     Pending {
                         detail,
-                        is_new: false,
                         changed: false,
                     },
                 );
@@ -190,7 +188,6 @@ impl Projection for OrderDetails {
                         event.stream_id.clone(),
                         Pending {
                             detail,
-                            is_new: true,
                             changed: true,
                         },
                     );
@@ -229,22 +226,34 @@ impl Projection for OrderDetails {
                 touched[i].row = Some(std::sync::Arc::new(row.detail.clone()));
             }
         }
-        let (new, updated): (Vec<Pending>, Vec<Pending>) = rows
+        // Every changed row, new or not, in one statement.
+        let changed: Vec<entity::ActiveModel> = rows
             .into_values()
             .filter(|r| r.changed)
-            .partition(|r| r.is_new);
-        if !new.is_empty() {
-            Entity::insert_many(new.into_iter().map(|r| r.into_active(generation)))
-                .exec_without_returning(txn)
-                .await
-                .map_err(|e| BatchError::at(0, e))?;
-        }
-        for row in updated {
-            row.into_active(generation)
-                .update(txn)
-                .await
-                .map_err(|e| BatchError::at(0, e))?;
-        }
+            .map(|r| r.into_active(generation))
+            .collect();
+        let replaced = [
+            Column::CustomerId,
+            Column::Status,
+            Column::Items,
+            Column::TotalAmount,
+            Column::TrackingNumber,
+            Column::PaymentReference,
+            Column::CancelReason,
+            Column::Version,
+            Column::CreatedPosition,
+            Column::LastPosition,
+            Column::CreatedAt,
+            Column::UpdatedAt,
+        ];
+        let key = [Column::Generation, Column::OrderId];
+        upsert(
+            txn,
+            changed,
+            OnConflict::columns(key).update_columns(replaced).to_owned(),
+        )
+        .await
+        .map_err(|e| BatchError::at(0, e))?;
         Ok(touched)
     }
 

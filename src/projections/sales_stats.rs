@@ -5,14 +5,12 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 use std::collections::{BTreeSet, HashMap};
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set,
-};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 
 use super::columns::MoneyColumn;
-use super::{BatchError, Projection, ProjectionError, Touched, decode_batch};
+use super::{BatchError, Projection, ProjectionError, Touched, decode_batch, upsert};
 use crate::db::Db;
 use crate::domain::Aggregate;
 use crate::domain::order::{OrderAggregate, OrderEvent};
@@ -92,8 +90,7 @@ impl Projection for SalesStats {
     ) -> Result<Vec<Touched>, BatchError> {
         let day_of = |e: &RecordedEvent| e.recorded_at.format("%Y-%m-%d").to_string();
         let days: BTreeSet<String> = events.iter().map(|e| day_of(e)).collect();
-        // (stats, exists in the table)
-        let mut rows: HashMap<String, (DailySales, bool)> = HashMap::new();
+        let mut rows: HashMap<String, DailySales> = HashMap::new();
         if !days.is_empty() {
             let existing = Entity::find()
                 .filter(Column::Generation.eq(generation))
@@ -103,21 +100,16 @@ impl Projection for SalesStats {
                 .map_err(|e| BatchError::at(0, e))?;
             for m in existing {
                 let stats = from_model(m);
-                rows.insert(stats.day.clone(), (stats, true));
+                rows.insert(stats.day.clone(), stats);
             }
         }
         let mut touched = Vec::new();
         for item in decode_batch::<OrderAggregate>(events) {
             let (i, event, decoded) = item?;
             let day = day_of(event);
-            let (stats, _) = rows.entry(day.clone()).or_insert_with(|| {
-                (
-                    DailySales {
-                        day,
-                        ..DailySales::default()
-                    },
-                    false,
-                )
+            let stats = rows.entry(day.clone()).or_insert_with(|| DailySales {
+                day,
+                ..DailySales::default()
             });
             // Checked arithmetic: an overflow fails this projection at this
             // event (FAILED, with the position), never a panic.
@@ -140,8 +132,10 @@ impl Projection for SalesStats {
             }
             touched.push(Touched::by(event));
         }
-        for (stats, exists) in rows.into_values() {
-            let active = entity::ActiveModel {
+        // Every day touched, in one statement (a batch spans a few days).
+        let days: Vec<entity::ActiveModel> = rows
+            .into_values()
+            .map(|stats| entity::ActiveModel {
                 generation: Set(generation),
                 day: Set(stats.day),
                 orders_created: Set(stats.orders_created),
@@ -150,14 +144,24 @@ impl Projection for SalesStats {
                 orders_shipped: Set(stats.orders_shipped),
                 orders_cancelled: Set(stats.orders_cancelled),
                 revenue: Set(stats.revenue.into()),
-            };
-            let written = if exists {
-                active.update(txn).await.map(|_| ())
-            } else {
-                active.insert(txn).await.map(|_| ())
-            };
-            written.map_err(|e| BatchError::at(0, e))?;
-        }
+            })
+            .collect();
+        let replaced = [
+            Column::OrdersCreated,
+            Column::OrdersPlaced,
+            Column::OrdersPaid,
+            Column::OrdersShipped,
+            Column::OrdersCancelled,
+            Column::Revenue,
+        ];
+        let key = [Column::Generation, Column::Day];
+        upsert(
+            txn,
+            days,
+            OnConflict::columns(key).update_columns(replaced).to_owned(),
+        )
+        .await
+        .map_err(|e| BatchError::at(0, e))?;
         Ok(touched)
     }
 

@@ -25,17 +25,47 @@ fn quick(config: &mut chronicle::Config) {
     };
 }
 
+/// `projections { name instance }` as seen by `server`, in NAMES order.
+async fn runners(server: &Server) -> Vec<Option<String>> {
+    let data = server
+        .ok("{ projections { name instance } }", json!({}))
+        .await;
+    NAMES
+        .iter()
+        .map(|name| {
+            let p = data["projections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == *name)
+                .unwrap_or_else(|| panic!("{name} listed: {data}"));
+            p["instance"].as_str().map(str::to_owned)
+        })
+        .collect()
+}
+
+fn named(id: &'static str) -> impl FnOnce(&mut chronicle::Config) {
+    move |config| {
+        quick(config);
+        config.instance_id = id.to_owned();
+    }
+}
+
 async fn each_projection_runs_in_one_instance_and_another_takes_over(backend: Backend) {
-    let a = spawn_app_with(backend, quick).await;
+    let a = spawn_app_with(backend, named("instance-a")).await;
     eventually("instance A to run every projection", || async {
         NAMES.iter().all(|n| a.state.read.leaders.runs(n))
     })
     .await;
+    let all_a = vec![Some("instance-a".to_owned()); NAMES.len()];
+    assert_eq!(runners(&a).await, all_a);
     if backend == Backend::Sqlite {
         // One process: nothing to elect.
         return;
     }
-    let b = Server::start(&a.db_url(), quick).await.unwrap();
+    let b = Server::start(&a.db_url(), named("instance-b"))
+        .await
+        .unwrap();
     // B waits while A leads: several of B's polls go by.
     tokio::time::sleep(Duration::from_millis(500)).await;
     for name in NAMES {
@@ -46,6 +76,9 @@ async fn each_projection_runs_in_one_instance_and_another_takes_over(backend: Ba
         !b.state.read.cache.caches_orders(),
         "B does not cache rows it does not write"
     );
+    // Both instances name the same runner: the lock holder.
+    assert_eq!(runners(&a).await, all_a);
+    assert_eq!(runners(&b).await, all_a);
     let id = b.create_order("c-lead").await;
     b.order_at(&id, 1).await;
 
@@ -57,6 +90,10 @@ async fn each_projection_runs_in_one_instance_and_another_takes_over(backend: Ba
         NAMES.iter().all(|n| b.state.read.leaders.runs(n))
     })
     .await;
+    assert_eq!(
+        runners(&b).await,
+        vec![Some("instance-b".to_owned()); NAMES.len()]
+    );
     assert!(b.state.read.cache.caches_orders());
     b.place(&id).await;
     assert_eq!(b.order_at(&id, 2).await.status, "PLACED");
@@ -139,4 +176,25 @@ async fn subscribers_on_another_instance_hear_of_every_commit(backend: Backend) 
     let (a, db) = a.into_parts();
     a.stop().await.unwrap();
     db.close().await.unwrap();
+}
+
+/// A bad instance id stops start-up with a message naming the rule: it
+/// becomes PostgreSQL's application_name, which keeps 63 ASCII bytes.
+#[tokio::test]
+async fn a_bad_instance_id_is_refused_at_start() {
+    for bad in ["", "has space", "ünïcode", &"x".repeat(49), "semi;colon"] {
+        let db = chronicle_testkit::TestDb::new(Backend::Sqlite).await;
+        let error = match Server::start(&db.url, |c| c.instance_id = bad.to_owned()).await {
+            Ok(_) => panic!("{bad:?} accepted"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(error.contains("--instance-id"), "{bad:?}: {error}");
+    }
+    for good in ["a", "web-1.eu:8000", &"x".repeat(48)] {
+        let db = chronicle_testkit::TestDb::new(Backend::Sqlite).await;
+        let server = Server::start(&db.url, |c| c.instance_id = good.to_owned())
+            .await
+            .unwrap();
+        server.stop().await.unwrap();
+    }
 }
