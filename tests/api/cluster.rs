@@ -37,10 +37,41 @@ fn postgres_available() -> bool {
     false
 }
 
+/// Starts `chronicle serve` with `--instance-id <name>`.
 async fn start(name: &str, db: &TestDb, args: &[&str]) -> ServerProcess {
-    ServerProcess::start(name, BIN, &db.url, args, &[])
+    let mut all = vec!["--instance-id", name];
+    all.extend_from_slice(args);
+    ServerProcess::start(name, BIN, &db.url, &all, &[])
         .await
         .unwrap_or_else(|e| panic!("starting instance {name}: {e:#}"))
+}
+
+/// `projections { name instance }` as `endpoint` reports it: the instance
+/// running each projection (none between a death and the takeover).
+async fn runners(endpoint: &Endpoint) -> anyhow::Result<HashMap<String, Option<String>>> {
+    let data = endpoint
+        .data("{ projections { name instance } }", json!({}))
+        .await?;
+    Ok(data["projections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or_default().to_owned(),
+                p["instance"].as_str().map(str::to_owned),
+            )
+        })
+        .collect())
+}
+
+/// Asserts that `endpoint` reports `instance` running every projection.
+async fn assert_runs_all(endpoint: &Endpoint, instance: &str) {
+    let runners = runners(endpoint).await.expect("projections");
+    assert!(
+        runners.len() == NAMES.len() && runners.values().all(|r| r.as_deref() == Some(instance)),
+        "{instance} runs every projection: {runners:?}"
+    );
 }
 
 /// Waits until every projection has applied everything (lag 0) as seen by
@@ -201,6 +232,7 @@ async fn two_instances_share_what_each_writes() {
     let deaf = ["--poll-interval-ms", "60000"];
     let a = first_leader("A", &db, &deaf).await;
     let b = start("B", &db, &deaf).await;
+    assert_runs_all(&b, "A").await;
 
     // The feed on B from just before A's next write: its first message is
     // that write, so the subscription is live before the measured orders.
@@ -339,6 +371,8 @@ async fn two_instances_share_what_each_writes() {
     }
 
     // All of it came from A's batches: B applied nothing.
+    assert_runs_all(&a, "A").await;
+    assert_runs_all(&b, "A").await;
     let (on_a, on_b) = (applied(&a).await, applied(&b).await);
     assert!(
         NAMES.iter().all(|n| on_a[n] > 0.0 && on_b[n] == 0.0),
@@ -470,6 +504,9 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
     let b = start("B", &db, &[]).await;
     let c = start("C", &db, &[]).await;
     let addrs: Vec<SocketAddr> = vec![a.addr, b.addr, c.addr];
+    for i in [&a, &b, &c] {
+        assert_runs_all(i, "A").await;
+    }
     // Subscribers on B and C, which will take over from A: they are told of
     // every batch, A's before the kill, the new leader's after it.
     let (watch_b, mut notices_b) = watch_batches(&b).await;
@@ -583,6 +620,19 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
     }
     let takeover = killed.elapsed();
     eprintln!("every projection applied a write made after the kill {takeover:?} after it");
+    // Each projection has one runner again, B or C, and both say which.
+    eventually("B and C to agree on who runs each projection", || async {
+        let (Ok(from_b), Ok(from_c)) = (runners(&b).await, runners(&c).await) else {
+            return false;
+        };
+        from_b == from_c
+            && from_b.len() == NAMES.len()
+            && from_b
+                .values()
+                .all(|r| matches!(r.as_deref(), Some("B") | Some("C")))
+    })
+    .await;
+    eprintln!("running after the kill: {:?}", runners(&b).await.unwrap());
 
     let mut ids = Vec::new();
     for w in writers {
@@ -603,10 +653,17 @@ async fn killed_leader_is_replaced_and_read_models_equal_a_rebuild() {
     // there (the write after the kill gave every projection work).
     let (on_b, on_c) = (applied(&b).await, applied(&c).await);
     eprintln!("events applied since the kill: B {on_b:?}, C {on_c:?}");
+    let runners_now = runners(&b).await.unwrap();
     for name in NAMES {
         assert!(
             (on_b[name] > 0.0) != (on_c[name] > 0.0),
             "{name} ran in exactly one of B and C after the kill: B {on_b:?}, C {on_c:?}"
+        );
+        let ran = if on_b[name] > 0.0 { "B" } else { "C" };
+        assert_eq!(
+            runners_now[name].as_deref(),
+            Some(ran),
+            "{name}: the instance that applied its events is the one `projections` names"
         );
     }
 
@@ -877,6 +934,7 @@ async fn three_instances_behind_haproxy() {
 
     caught_up(&lb, "through HAProxy").await;
     // Requests went everywhere; each projection ran in one instance (A).
+    assert_runs_all(&lb, "A").await;
     let mut on_each = Vec::new();
     for i in [&a, &b, &c] {
         on_each.push(applied(i).await);
