@@ -76,6 +76,12 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CHRONICLE_MAX_BODY_BYTES", default_value_t = chronicle::app::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// How often, in milliseconds, an idle projection worker looks for
+    /// events nobody told it about, and a waiting instance tries for a
+    /// projection's leadership (PostgreSQL). Notifications deliver
+    /// sooner; this is the fallback and the takeover delay.
+    #[arg(long, env = "CHRONICLE_POLL_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    poll_interval_ms: u64,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -336,6 +342,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.jwt_secret = args.jwt_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = args.max_body_bytes;
     config.snapshot_every = args.snapshot_every;
+    config.engine.poll_interval = Duration::from_millis(args.poll_interval_ms);
     if let Some(secret) = &config.jwt_secret {
         chronicle::auth::check_secret(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

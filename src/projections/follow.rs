@@ -6,10 +6,14 @@
 //!   trip). A listener reads the new head and wakes this process's `events`
 //!   subscriptions and projection workers.
 //! - Every projection batch sends `NOTIFY chronicle_batch, '<name>
-//!   <generation> <from> <to>'` inside its transaction. An instance that
-//!   does not run that projection reads the log between the positions it
-//!   has announced and `to`, and announces the events the projection
-//!   handles to its own subscribers, exactly as the leader does locally.
+//!   <generation> <from> <to> <origin>'` inside its transaction (`origin`
+//!   tags the process that committed it). Every instance but that one
+//!   reads the log between the positions it has announced and `to`, and
+//!   announces the events the projection handles to its own subscribers,
+//!   exactly as the committing worker does locally. Whose batch it was, not
+//!   who leads now, decides: an instance that has just taken a projection
+//!   over still announces the old leader's last batches, which its own
+//!   worker (starting after them) never will.
 //! - NOTIFY is not durable: after the listening connection is (re)made,
 //!   each projection is caught up from its checkpoint, so nothing is
 //!   missed; a duplicate announcement is harmless (`orderUpdated` sends a
@@ -30,18 +34,21 @@ pub const BATCH_CHANNEL: &str = "chronicle_batch";
 /// Most events read per step when announcing another instance's batches.
 const READ_CHUNK: u64 = 500;
 
-/// The payload of a projection batch's notification.
-pub fn batch_payload(name: &str, generation: i32, from: i64, to: i64) -> String {
-    format!("{name} {generation} {from} {to}")
+/// The payload of a projection batch's notification; `origin` is the
+/// committing process's [`super::Leaders::origin`].
+pub fn batch_payload(name: &str, generation: i32, from: i64, to: i64, origin: &str) -> String {
+    format!("{name} {generation} {from} {to} {origin}")
 }
 
-fn parse_batch(payload: &str) -> Option<(&str, i32, i64)> {
+/// (name, generation, to, origin); a payload without an origin (an older
+/// instance's) counts as another process's.
+fn parse_batch(payload: &str) -> Option<(&str, i32, i64, Option<&str>)> {
     let mut parts = payload.split(' ');
     let name = parts.next()?;
     let generation = parts.next()?.parse().ok()?;
     let _from: i64 = parts.next()?.parse().ok()?;
     let to = parts.next()?.parse().ok()?;
-    Some((name, generation, to))
+    Some((name, generation, to, parts.next()))
 }
 
 /// Listens until stopped, reconnecting (and catching up) when the
@@ -78,8 +85,9 @@ pub async fn run(read: ReadModels, poll_interval: Duration, stop: CancellationTo
                     }
                 }
                 Ok(Some(n)) => {
-                    if let Some((name, generation, to)) = parse_batch(n.payload()) {
-                        follow_batch(&read, &mut announced, name, generation, to).await;
+                    if let Some((name, generation, to, origin)) = parse_batch(n.payload()) {
+                        let own = origin == Some(read.leaders.origin());
+                        follow_batch(&read, &mut announced, name, generation, to, own).await;
                     }
                 }
                 // The connection was lost: make a new one and catch up.
@@ -93,8 +101,9 @@ pub async fn run(read: ReadModels, poll_interval: Duration, stop: CancellationTo
     }
 }
 
-/// Announces every projection this process does not run up to its
-/// checkpoint, and wakes the head.
+/// Announces every projection up to its checkpoint, and wakes the head.
+/// What this process's own workers committed while the listener was away
+/// may be announced twice (harmless); nothing is missed.
 async fn catch_up(read: &ReadModels, announced: &mut HashMap<&'static str, i64>) {
     if let Ok(head) = read.store.head_position().await {
         read.store.advance_head(head);
@@ -104,19 +113,21 @@ async fn catch_up(read: &ReadModels, announced: &mut HashMap<&'static str, i64>)
             continue;
         };
         if let Ok(Some(cp)) = checkpoint::load(read.db(), p.name(), generation).await {
-            follow_batch(read, announced, p.name(), generation, cp.position).await;
+            follow_batch(read, announced, p.name(), generation, cp.position, false).await;
         }
     }
 }
 
 /// Announces the events of `name` up to `to` that this process has not
-/// announced yet (unless it runs `name` itself: then its worker did).
+/// announced yet (unless the batch is `own`: this process's worker
+/// committed it and announced it).
 async fn follow_batch(
     read: &ReadModels,
     announced: &mut HashMap<&'static str, i64>,
     name: &str,
     generation: i32,
     to: i64,
+    own: bool,
 ) {
     let Some(projection) = read.projection(name).filter(|p| p.announces()) else {
         return;
@@ -135,7 +146,7 @@ async fn follow_batch(
         return;
     }
     announced.insert(name, to);
-    if read.leaders.runs(name) {
+    if own {
         return;
     }
     let mut after = from;

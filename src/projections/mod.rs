@@ -533,7 +533,13 @@ impl ProjectionWorker {
         let notify = self.db().is_postgres().then(|| {
             (
                 follow::BATCH_CHANNEL,
-                follow::batch_payload(name, self.generation, from, last.position),
+                follow::batch_payload(
+                    name,
+                    self.generation,
+                    from,
+                    last.position,
+                    self.read.leaders.origin(),
+                ),
             )
         });
         let ours = checkpoint::advance_from(
@@ -691,6 +697,11 @@ pub struct ReadModels {
 pub struct Leaders {
     running: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
     instance: Arc<str>,
+    /// Tags this process's projection batches in their notifications, so
+    /// that `follow` tells apart the batches its own workers announced.
+    /// Random, not the instance id: ids are chosen by operators and may
+    /// repeat (two servers in one test process share the default one).
+    origin: Arc<str>,
 }
 
 impl Default for Leaders {
@@ -743,7 +754,13 @@ impl Leaders {
         Leaders {
             running: Default::default(),
             instance: instance.into(),
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
         }
+    }
+
+    /// This process's tag on the notifications of its projection batches.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// This instance's id.

@@ -5,6 +5,7 @@ mod helpers;
 #[allow(unused_imports)]
 use chronicle_testkit::both_backends;
 
+mod cluster;
 mod group_commit;
 mod history;
 mod leadership;
