@@ -216,6 +216,13 @@ struct EdgeArgs {
     read_cache_entries: u64,
 }
 
+/// mimalloc instead of the system allocator: a server allocates and frees
+/// small objects (JSON values, rows, GraphQL requests) on every request
+/// across threads, where glibc's malloc spent a third of a rebuild's CPU and
+/// left idle subscriptions' memory fragmented (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -104,10 +104,31 @@ pub(super) async fn upgrade(state: AppState, edge: Arc<Edge>, parts: &mut Parts)
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| session(socket, state, edge, protocol, meta))
 }
+
+/// The close frame for a socket that could not be read: a message over the
+/// limit is 1009 (message too big), text that is not UTF-8 is 1007; other
+/// failures (the connection went away, a broken frame) just end it.
+fn read_error_close(error: axum::Error, limit: usize) -> Option<(u16, String)> {
+    let error = error.into_inner();
+    match error.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => {
+            Some((1009, format!("message too big: the limit is {limit} bytes")))
+        }
+        Some(tungstenite::Error::Utf8(_)) => Some((1007, "text is not UTF-8".to_owned())),
+        _ => None,
+    }
+}
+
+/// Bytes a socket reads at a time (tungstenite's default is 128 KiB, kept
+/// for the socket's life: most of an idle socket's memory). A larger
+/// message still arrives whole, up to the message limit; the buffer grows
+/// for it.
+const READ_BUFFER: usize = 8 * 1024;
 
 struct Meta {
     modern: bool,
@@ -464,7 +485,8 @@ async fn session(
             } => {
                 let (permit, incoming) = incoming;
                 let message = match incoming {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => break read_error_close(e, gate.state.config.max_body_bytes),
                     Some(Ok(m)) => m,
                 };
                 match gate.incoming(message) {

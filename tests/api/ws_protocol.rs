@@ -308,3 +308,33 @@ async fn websockets_are_capped_in_total() {
     let body = app.gql("{ __typename }", json!({})).await;
     assert_eq!(body["data"]["__typename"], "Query");
 }
+
+/// A socket reads 8 KiB at a time (an idle socket keeps its read buffer):
+/// a subscribe message of several hundred KiB, under the message limit,
+/// still arrives whole and is answered; one over the limit closes the
+/// socket (1009, message too big).
+#[tokio::test]
+async fn messages_larger_than_the_read_buffer_arrive_whole() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.create_order("c-big-message").await;
+    app.order_at(&id, 1).await;
+    let mut ws = app.ws("graphql-transport-ws", json!({})).await;
+    // Whitespace is insignificant in GraphQL: 300 KiB of it around a small
+    // subscription (the parse-time limits count tokens, not bytes).
+    let padding = " ".repeat(300 * 1024);
+    let query =
+        format!("subscription($id: ID!) {{{padding} orderUpdated(id: $id) {{ id version }} }}");
+    ws.subscribe("big", &query, json!({ "id": id })).await;
+    let data = ws.next_data().await;
+    assert_eq!(data["orderUpdated"]["version"], 1, "{data}");
+
+    let mut raw = connect(&app, "graphql-transport-ws").await;
+    init(&mut raw, json!({})).await;
+    let too_big = " ".repeat(app.state.config.max_body_bytes + 1);
+    send(
+        &mut raw,
+        json!({"id": "x", "type": "subscribe", "payload": {"query": too_big}}),
+    )
+    .await;
+    assert_eq!(closed_with(&mut raw).await, Some(1009));
+}
