@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use chronicle_testkit::{listening_addr, strip_ansi};
+
 use crate::progress;
 
 /// How long the server has to report its address and answer /readyz.
@@ -50,23 +52,6 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_chronicle")
 }
 
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 impl ServerProc {
     /// Starts `chronicle serve --addr 127.0.0.1:0 --database-url <url>` with
     /// [`SERVER_FLAGS`]; returns once /readyz answers 200.
@@ -102,11 +87,7 @@ impl ServerProc {
                 while let Ok(Some(line)) = lines.next_line().await {
                     let line = strip_ansi(&line);
                     if let Some(tx) = addr_tx.take_if(|_| line.contains("chronicle listening")) {
-                        let addr = line
-                            .split_whitespace()
-                            .find_map(|w| w.strip_prefix("addr="))
-                            .and_then(|a| a.parse().ok());
-                        if let Some(addr) = addr {
+                        if let Some(addr) = listening_addr(&line) {
                             let _ = tx.send(addr);
                         }
                         continue;

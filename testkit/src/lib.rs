@@ -20,7 +20,7 @@ use std::time::Duration;
 
 pub use db::{Backend, TestDb, postgres_base_url};
 pub use documents::*;
-pub use process::ServerProcess;
+pub use process::{ServerProcess, listening_addr, strip_ansi};
 pub use server::{Endpoint, REQUEST_TIMEOUT, Server, TestApp, spawn_app, spawn_app_with};
 pub use typed::{
     CommandResult, EventRef, GqlError, HistoryEntry, Metadata, Op, Order, OrderItem, ProjectionLag,

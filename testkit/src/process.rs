@@ -47,7 +47,8 @@ impl Deref for ServerProcess {
     }
 }
 
-fn strip_ansi(line: &str) -> String {
+/// A log line without its colour codes.
+pub fn strip_ansi(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
@@ -62,6 +63,16 @@ fn strip_ansi(line: &str) -> String {
         }
     }
     out
+}
+
+/// The address in the server's `chronicle listening addr=…` log line.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    if !line.contains("chronicle listening") {
+        return None;
+    }
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("addr="))
+        .and_then(|a| a.parse().ok())
 }
 
 impl ServerProcess {
@@ -105,14 +116,10 @@ impl ServerProcess {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let line = strip_ansi(&line);
-                    if let Some(tx) = addr_tx.take_if(|_| line.contains("chronicle listening")) {
-                        let addr = line
-                            .split_whitespace()
-                            .find_map(|w| w.strip_prefix("addr="))
-                            .and_then(|a| a.parse().ok());
-                        if let Some(addr) = addr {
-                            let _ = tx.send(addr);
-                        }
+                    if let Some(tx) = addr_tx.take_if(|_| line.contains("chronicle listening"))
+                        && let Some(addr) = listening_addr(&line)
+                    {
+                        let _ = tx.send(addr);
                     }
                     eprintln!("[{name} {pid}] {line}");
                     let mut log = log.lock().expect("log lock");
