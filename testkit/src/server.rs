@@ -123,6 +123,18 @@ impl Endpoint {
         Ok((status, body))
     }
 
+    /// The text of `/metrics` (Prometheus); panics unless it is served.
+    pub async fn metrics_text(&self) -> String {
+        let resp = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert!(resp.status().is_success(), "/metrics: {}", resp.status());
+        resp.text().await.expect("/metrics text")
+    }
+
     /// POSTs a GraphQL request and returns the whole response body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_with(query, variables, &[]).await

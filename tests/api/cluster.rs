@@ -166,16 +166,10 @@ async fn assert_read_models_equal_a_rebuild(db: &TestDb) {
 /// The lines of an instance's /metrics starting with `prefix`, as (the
 /// line's labels, the value).
 async fn metric_lines(instance: &Endpoint, prefix: &str) -> Vec<(String, f64)> {
-    let text = instance
-        .client
-        .get(instance.url("/metrics"))
-        .send()
+    instance
+        .metrics_text()
         .await
-        .expect("/metrics")
-        .text()
-        .await
-        .expect("/metrics text");
-    text.lines()
+        .lines()
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| {
             let (labels, value) = l.rsplit_once(' ')?;

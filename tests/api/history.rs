@@ -374,15 +374,7 @@ async fn a_rebuild_serves_the_same_answers_throughout_and_ends_equal(backend: Ba
         .await;
     assert_eq!(error_code(&body), Some("VALIDATION"));
     // Lag is visible in /metrics.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("chronicle_projection_lag_events{projection=\"order_details\"}"),
         "{metrics}"

@@ -314,16 +314,9 @@ async fn every_event_reaches_jetstream_once_in_global_order_with_its_headers(bac
     // /metrics has its gauges (every app of this test binary shares one
     // registry, so the value is checked eventually).
     eventually("the relay's lag gauge at 0", || async {
-        let text = app
-            .client
-            .get(app.url("/metrics"))
-            .send()
+        app.metrics_text()
             .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
+            .lines()
             .any(|l| l == "chronicle_projection_lag_events{projection=\"nats_relay\"} 0")
     })
     .await;
