@@ -20,6 +20,7 @@ use crate::commands::CommandContext;
 use crate::projections::ReadModels;
 use crate::store::EventStore;
 pub use error::{ApiError, ErrorCode, ensure_codes};
+pub(crate) use subscriptions::{Parked, Parking};
 use types::CommandOptions;
 
 /// Deepest query accepted; guards against abusive nesting.

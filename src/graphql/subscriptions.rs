@@ -3,7 +3,10 @@
 //! changed" subscription uses; `projectionUpdated` streams the notices.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use async_graphql::parser::types::Selection;
 use async_graphql::{Context, ID, Result, SimpleObject, Subscription};
 use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
@@ -11,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::ApiError;
 use super::scalars::Position;
 use super::{read_models, request_context};
-use crate::projections::{ProjectionNotice, ReadModels};
+use crate::projections::{ProjectionNotice, RoutedWatch};
 
 /// A projection applied an event.
 #[derive(SimpleObject, Debug, Clone)]
@@ -57,6 +60,129 @@ impl Drop for SubscriptionGauge {
     }
 }
 
+/// How long a subscription stays in its executor after a delivery, waiting
+/// for the next change, before it parks (see [`Parking`]).
+const HOT_FOR: Duration = Duration::from_secs(5);
+
+/// Lets a read-model subscription leave async-graphql's executor while
+/// nothing changes. An idle subscription inside the executor costs about
+/// 13 KB of heap (the executor's streams and generators, the document, the
+/// variables); a parked one keeps only what it needs to wake: its watch,
+/// the version it last sent and its gauge. The WebSocket layer that runs
+/// the operation puts a `Parking` into each execution's data; when the
+/// resolver's stream ends with [`Parked`] state in it, the operation is not
+/// complete: the layer waits on [`Parked::wait`] and executes the operation
+/// again with the state handed back, and the resolver continues from it
+/// (no version skipped, none sent twice). Without a `Parking` (the legacy
+/// protocol, or more than one root field) a subscription waits inside the
+/// executor as before.
+#[derive(Default)]
+pub(crate) struct Parking {
+    state: Mutex<ParkState>,
+}
+
+#[derive(Default)]
+struct ParkState {
+    /// Taken by the one resolver that may park in this execution.
+    claimed: bool,
+    /// What the previous execution parked, handed to this one.
+    resume: Option<Parked>,
+    /// What this execution parked.
+    parked: Option<Parked>,
+}
+
+/// A parked subscription: the watch it registered before its first read
+/// (so no change falls between two executions), the last version it sent
+/// and its place in the active-subscriptions gauge.
+pub(crate) struct Parked {
+    watch: RoutedWatch,
+    last_sent: i32,
+    gauge: SubscriptionGauge,
+    _parked: ParkedGauge,
+}
+
+/// Counts a parked subscription in `chronicle_parked_subscriptions`.
+struct ParkedGauge;
+
+impl ParkedGauge {
+    fn new() -> ParkedGauge {
+        metrics::gauge!("chronicle_parked_subscriptions").increment(1.0);
+        ParkedGauge
+    }
+}
+
+impl Drop for ParkedGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("chronicle_parked_subscriptions").decrement(1.0);
+    }
+}
+
+impl Parked {
+    /// Waits until a version newer than the one last sent is readable;
+    /// false when the router is gone (the server is stopping).
+    pub(crate) async fn wait(&mut self) -> bool {
+        loop {
+            match self.watch.changed().await {
+                Some(version) if version > self.last_sent => return true,
+                Some(_) => {}
+                None => return false,
+            }
+        }
+    }
+}
+
+impl Parking {
+    /// A parking for an execution; `resume` is what the previous execution
+    /// of the same operation parked.
+    pub(crate) fn new(resume: Option<Parked>) -> Parking {
+        Parking {
+            state: Mutex::new(ParkState {
+                resume,
+                ..ParkState::default()
+            }),
+        }
+    }
+
+    /// What this execution parked, if it did.
+    pub(crate) fn take_parked(&self) -> Option<Parked> {
+        self.lock().parked.take()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ParkState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The parking a resolver of `ctx` may use: only when the operation has
+    /// exactly one root field (then the end of the execution's stream is
+    /// that field's), and only by one resolver.
+    pub(crate) fn claim(ctx: &Context<'_>) -> Option<(Arc<Parking>, Option<Parked>)> {
+        let parking = ctx.data_opt::<Arc<Parking>>()?;
+        let root = &ctx.query_env.operation.node.selection_set.node.items;
+        if root.len() != 1 || !matches!(root[0].node, Selection::Field(_)) {
+            return None;
+        }
+        let mut state = parking.lock();
+        if state.claimed {
+            return None;
+        }
+        state.claimed = true;
+        let resume = state.resume.take();
+        drop(state);
+        Some((parking.clone(), resume))
+    }
+
+    /// Whether this execution continues a parked subscription (checks made
+    /// when it was first executed need not be made again).
+    pub(crate) fn resuming(ctx: &Context<'_>) -> bool {
+        ctx.data_opt::<Arc<Parking>>()
+            .is_some_and(|p| p.lock().resume.is_some())
+    }
+
+    fn park(&self, parked: Parked) {
+        self.lock().parked = Some(parked);
+    }
+}
+
 /// One aggregate's read-model row, each time `projection` applies an event
 /// for it, and at once if it is already past `after_version`. `fetch`
 /// reads the row as `(version, view)`; an error from it ends the stream.
@@ -64,8 +190,10 @@ impl Drop for SubscriptionGauge {
 /// only its own subscribers) before the first read, so no change falls in
 /// between; the watch holds the latest version, so a slow subscriber
 /// re-reads the latest state, never an older one, never a version twice.
+/// With a [`Parking`] the stream parks when it has nothing to send: at
+/// once when a read found nothing new, or [`HOT_FOR`] after a delivery.
 pub(crate) fn read_model_updates<T, F, Fut>(
-    read: &ReadModels,
+    ctx: &Context<'_>,
     gauge: &'static str,
     projection: &'static str,
     aggregate_id: String,
@@ -77,13 +205,22 @@ where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = Result<Option<(i32, T)>, ApiError>> + Send,
 {
-    let mut watch = read.router.watch(projection, &aggregate_id);
-    let guard = SubscriptionGauge::new(gauge);
+    let (parking, resume) = match Parking::claim(ctx) {
+        Some((parking, resume)) => (Some(parking), resume),
+        None => (None, None),
+    };
+    let (mut watch, mut last_sent, guard) = match resume {
+        Some(p) => (p.watch, p.last_sent, p.gauge),
+        None => (
+            read_models(ctx).router.watch(projection, &aggregate_id),
+            after_version,
+            SubscriptionGauge::new(gauge),
+        ),
+    };
     async_stream::stream! {
-        let _guard = guard;
-        let mut last_sent = after_version;
         let mut check = true;
         loop {
+            let mut sent = false;
             if check {
                 // Boxed: the read's future is large and lives only while
                 // reading; inline it would be part of every idle
@@ -91,6 +228,7 @@ where
                 match Box::pin(fetch()).await {
                     Ok(Some((version, view))) if version > last_sent => {
                         last_sent = version;
+                        sent = true;
                         yield Ok(view);
                     }
                     Ok(_) => {}
@@ -100,7 +238,29 @@ where
                     }
                 }
             }
-            check = match watch.changed().await {
+            let next = match &parking {
+                None => watch.changed().await,
+                Some(parking) => {
+                    let waited = if sent {
+                        tokio::time::timeout(HOT_FOR, watch.changed()).await.ok()
+                    } else {
+                        None
+                    };
+                    match waited {
+                        Some(next) => next,
+                        None => {
+                            parking.park(Parked {
+                                watch,
+                                last_sent,
+                                gauge: guard,
+                                _parked: ParkedGauge::new(),
+                            });
+                            return;
+                        }
+                    }
+                }
+            };
+            check = match next {
                 Some(version) => version > last_sent,
                 None => return,
             };

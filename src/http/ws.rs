@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, ClientMessage, WebSocketProtocols};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{ConnectInfo, FromRequestParts, WebSocketUpgrade};
@@ -33,6 +33,9 @@ use super::Edge;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::graphql::RequestContext;
+
+mod operations;
+use operations::{Event, Operations};
 
 /// Answers a WebSocket upgrade on /graphql.
 pub(super) async fn upgrade(state: AppState, edge: Arc<Edge>, parts: &mut Parts) -> Response {
@@ -161,6 +164,9 @@ impl Drop for SocketGuard {
 /// What the guard decided about a client message.
 enum Verdict {
     Forward(Message),
+    /// Run this operation (graphql-transport-ws): the id and its payload's
+    /// JSON (checked to read as a request).
+    Start(String, Box<str>),
     Reply(Message),
     ReplyThenClose(Message, u16, String),
     Close(u16, String),
@@ -179,6 +185,11 @@ struct Gate {
     errored: HashSet<String>,
     /// The connection's data, handed to async-graphql's connection_init.
     slot: Arc<Mutex<Option<Data>>>,
+    /// The same data for the operations the gate runs itself.
+    session: Option<Arc<Data>>,
+    /// Those operations (graphql-transport-ws only; async-graphql runs the
+    /// legacy protocol's).
+    ops: Operations,
     expires: Option<tokio::time::Instant>,
     meta: Meta,
     guard: SocketGuard,
@@ -230,8 +241,19 @@ impl Gate {
                     let reply = json!({"id": id, "type": "error", "payload": payload});
                     return Verdict::Reply(Message::Text(reply.to_string().into()));
                 }
-                self.active.insert(id);
-                Verdict::Forward(message)
+                if !self.modern {
+                    self.active.insert(id);
+                    return Verdict::Forward(message);
+                }
+                // As async-graphql answers a message it cannot read.
+                match ClientMessage::from_bytes(&bytes) {
+                    Ok(ClientMessage::Start { .. }) => {}
+                    Ok(_) => return Self::close(4400, "Invalid message received"),
+                    Err(e) => return Self::close(1002, &e.to_string()),
+                }
+                self.active.insert(id.clone());
+                let payload = value["payload"].to_string().into_boxed_str();
+                Verdict::Start(id, payload)
             }
             ("complete", true) | ("stop", false) => {
                 let Some(id) = id else {
@@ -239,6 +261,13 @@ impl Gate {
                 };
                 self.active.remove(&id);
                 self.started.remove(&id);
+                if self.ops.cancel(&id) {
+                    // As async-graphql does for the operations it runs.
+                    if self.errored.remove(&id) {
+                        return Verdict::Ignore;
+                    }
+                    return Verdict::Reply(complete_message(&id));
+                }
                 Verdict::Forward(message)
             }
             ("ping", true) | ("pong", true) => Verdict::Forward(message),
@@ -288,11 +317,19 @@ impl Gate {
         }
         let mut data = Data::default();
         data.insert(RequestContext {
-            principal: session.principal,
+            principal: session.principal.clone(),
             correlation_id: self.meta.correlation.clone(),
             client: self.meta.client.clone(),
         });
         data.insert(self.state.config.limits.clone());
+        let mut own = Data::default();
+        own.insert(RequestContext {
+            principal: session.principal,
+            correlation_id: self.meta.correlation.clone(),
+            client: self.meta.client.clone(),
+        });
+        own.insert(self.state.config.limits.clone());
+        self.session = Some(Arc::new(own));
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(data);
         }
@@ -336,46 +373,100 @@ impl Gate {
                         !es.is_empty() && es.iter().all(|e| e.get("path").is_none())
                     });
                 if first && request_error {
-                    self.errored.insert(id.clone());
-                    self.active.remove(&id);
-                    self.started.remove(&id);
-                    let mut errors = payload["errors"].clone();
-                    // Parse and validation errors from async-graphql carry
-                    // no code yet (over HTTP `ensure_codes` adds it).
-                    if let Some(list) = errors.as_array_mut() {
-                        for error in list.iter_mut() {
-                            if error.pointer("/extensions/code").is_none()
-                                && let Some(object) = error.as_object_mut()
-                            {
-                                let ext = object.entry("extensions").or_insert_with(|| json!({}));
-                                if let Some(ext) = ext.as_object_mut() {
-                                    ext.insert("code".into(), json!("VALIDATION"));
-                                }
-                            }
-                        }
-                    }
-                    let payload = if self.modern {
-                        errors
-                    } else {
-                        errors.get(0).cloned().unwrap_or(Value::Null)
-                    };
-                    let error = json!({"id": id, "type": "error", "payload": payload});
-                    return Some(Message::Text(error.to_string().into()));
+                    return Some(self.request_error(&id, payload["errors"].clone()));
                 }
                 Some(message)
             }
-            ("complete", Some(id)) => {
-                if self.errored.remove(&id) {
-                    // `error` already ended the operation.
-                    return None;
-                }
-                self.active.remove(&id);
-                self.started.remove(&id);
-                Some(message)
-            }
+            ("complete", Some(id)) => self.completed(&id).then_some(message),
             _ => Some(message),
         }
     }
+
+    /// The message for an event of an operation the gate runs, if any.
+    fn operation_event(&mut self, event: Event) -> Option<Message> {
+        match event {
+            Event::Next { key, id, response } => {
+                if !self.ops.is_current(key, &id) {
+                    return None;
+                }
+                let first = self.started.insert(id.to_string());
+                let request_error = response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty()
+                    && response.errors.iter().all(|e| e.path.is_empty());
+                if first && request_error {
+                    let errors = serde_json::to_value(&response.errors).unwrap_or(Value::Null);
+                    return Some(self.request_error(&id, errors));
+                }
+                Some(next_message(&id, &response))
+            }
+            Event::Complete { key, id } => {
+                (self.ops.finish(key, &id) && self.completed(&id)).then(|| complete_message(&id))
+            }
+        }
+    }
+
+    /// Operation `id` failed before it ran (its document or variables):
+    /// an `error` message ends it.
+    fn request_error(&mut self, id: &str, mut errors: Value) -> Message {
+        self.errored.insert(id.to_owned());
+        self.active.remove(id);
+        self.started.remove(id);
+        // Parse and validation errors from async-graphql carry no code yet
+        // (over HTTP `ensure_codes` adds it).
+        if let Some(list) = errors.as_array_mut() {
+            for error in list.iter_mut() {
+                if error.pointer("/extensions/code").is_none()
+                    && let Some(object) = error.as_object_mut()
+                {
+                    let ext = object.entry("extensions").or_insert_with(|| json!({}));
+                    if let Some(ext) = ext.as_object_mut() {
+                        ext.insert("code".into(), json!("VALIDATION"));
+                    }
+                }
+            }
+        }
+        let payload = if self.modern {
+            errors
+        } else {
+            errors.get(0).cloned().unwrap_or(Value::Null)
+        };
+        let error = json!({"id": id, "type": "error", "payload": payload});
+        Message::Text(error.to_string().into())
+    }
+
+    /// Operation `id` ended; whether to send `complete` (not after `error`,
+    /// which already ended it).
+    fn completed(&mut self, id: &str) -> bool {
+        if self.errored.remove(id) {
+            return false;
+        }
+        self.active.remove(id);
+        self.started.remove(id);
+        true
+    }
+}
+
+fn next_message(id: &str, response: &async_graphql::Response) -> Message {
+    #[derive(serde::Serialize)]
+    struct Next<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    }
+    let next = Next {
+        r#type: "next",
+        id,
+        payload: response,
+    };
+    let text = serde_json::to_string(&next).unwrap_or_else(|e| {
+        let error = json!({"errors": [{"message": format!("the response could not be encoded: {e}"), "extensions": {"code": "INTERNAL"}}]});
+        json!({"type": "next", "id": id, "payload": error}).to_string()
+    });
+    Message::Text(text.into())
+}
+
+fn complete_message(id: &str) -> Message {
+    Message::Text(json!({"type": "complete", "id": id}).to_string().into())
 }
 
 fn close_message(code: u16, reason: &str) -> Message {
@@ -424,6 +515,7 @@ async fn session(
     .serve();
     tokio::pin!(graphql);
 
+    let (ops, mut op_events) = Operations::new();
     let mut gate = Gate {
         edge: edge.clone(),
         state,
@@ -434,6 +526,8 @@ async fn session(
         started: HashSet::new(),
         errored: HashSet::new(),
         slot,
+        session: None,
+        ops,
         expires: None,
         meta,
         guard,
@@ -475,6 +569,13 @@ async fn session(
                 }
                 None => break None,
             },
+            event = op_events.recv() => {
+                if let Some(message) = event.and_then(|e| gate.operation_event(e))
+                    && ws_tx.send(message).await.is_err()
+                {
+                    break None;
+                }
+            }
             _ = &mut graphql, if !graphql_done => {
                 // async-graphql finished; what it queued is still in out_rx.
                 graphql_done = true;
@@ -493,6 +594,16 @@ async fn session(
                     Verdict::Forward(m) => match permit {
                         Some(p) => p.send(Ok(m)),
                         None => break None,
+                    },
+                    Verdict::Start(id, payload) => match gate.session.clone() {
+                        Some(session) => {
+                            let schema = gate.state.schema.clone();
+                            gate.ops.start(id, payload, schema, session);
+                        }
+                        // As async-graphql answers a subscribe before the
+                        // connection is set up (the ack needs it, so this
+                        // does not happen).
+                        None => break Some((1011, "The handshake is not completed.".to_owned())),
                     },
                     Verdict::Reply(m) => {
                         if ws_tx.send(m).await.is_err() {

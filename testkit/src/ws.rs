@@ -82,6 +82,17 @@ impl WsClient {
         .await;
     }
 
+    /// Ends the subscription `id` (`complete`, or `stop` in the legacy
+    /// protocol).
+    pub async fn complete(&mut self, id: &str) {
+        let kind = if self.protocol == "graphql-ws" {
+            "stop"
+        } else {
+            "complete"
+        };
+        self.send(json!({"id": id, "type": kind})).await;
+    }
+
     /// The `data` of the next result; panics on an error message.
     pub async fn next_data(&mut self) -> Value {
         let message = self.recv().await;

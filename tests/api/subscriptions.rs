@@ -15,6 +15,7 @@ both_backends!(
     the_legacy_protocol_delivers_data_messages,
     the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers,
     projection_updated_reports_each_applied_event,
+    idle_subscriptions_park_and_each_change_wakes_them_once,
 );
 
 const ORDER_UPDATED: &str = "subscription($id: ID!, $after: Int) { orderUpdated(id: $id, afterVersion: $after) { id status version totalAmount } }";
@@ -224,4 +225,95 @@ fn event_position(data: &serde_json::Value) -> i64 {
         .expect("a position")
         .parse()
         .expect("a number")
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_chronicle");
+
+/// A gauge's value in the server's /metrics (0 when absent).
+async fn gauge(server: &ServerProcess, line_start: &str) -> f64 {
+    let text = server.metrics_text().await;
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Each of `ids` gets `version` exactly once (and nothing else arrives
+/// before all have it).
+async fn each_gets(ws: &mut WsClient, ids: usize, version: i64) {
+    let mut got = HashSet::new();
+    while got.len() < ids {
+        let message = ws.next_message().await;
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(
+            message["payload"]["data"]["orderUpdated"]["version"], version,
+            "{message}"
+        );
+        let id = message["id"].as_str().unwrap().to_owned();
+        assert!(got.insert(id), "a version sent twice: {message}");
+    }
+}
+
+/// An idle `orderUpdated` leaves async-graphql's executor (it parks) and
+/// is executed again when its order changes: every change still reaches
+/// every subscriber once, whether it comes while they are parked or while
+/// they are still in the executor after a delivery; `complete` and a closed
+/// socket end parked subscriptions too. Its own process, so the gauges are
+/// this server's alone.
+async fn idle_subscriptions_park_and_each_change_wakes_them_once(backend: Backend) {
+    const PARKED: &str = "chronicle_parked_subscriptions ";
+    const ACTIVE: &str = "chronicle_active_subscriptions{subscription=\"orderUpdated\"} ";
+    let db = TestDb::new(backend).await;
+    let server = ServerProcess::start("S", BIN, &db.url, &[], &[])
+        .await
+        .unwrap();
+    let id = server.create_order("c-1").await;
+    let mut ws = server.ws("graphql-transport-ws", json!({})).await;
+    const N: usize = 20;
+    for i in 0..N {
+        ws.subscribe(
+            &format!("s{i}"),
+            ORDER_UPDATED,
+            json!({"id": id, "after": 1}),
+        )
+        .await;
+    }
+    eventually("every idle subscription parked", || async {
+        gauge(&server, PARKED).await == N as f64
+    })
+    .await;
+    assert_eq!(gauge(&server, ACTIVE).await, N as f64);
+
+    // Woken from parked: each gets version 2 once.
+    let v = server.add_item(&id, "a", "1.00", 1).await.version;
+    assert_eq!(v, 2);
+    each_gets(&mut ws, N, 2).await;
+    // Right after a delivery they wait in the executor: the next change
+    // reaches them from there, and back-to-back changes end at the latest.
+    server.add_item(&id, "b", "1.00", 1).await;
+    each_gets(&mut ws, N, 3).await;
+    eventually("parked again after the quiet period", || async {
+        gauge(&server, PARKED).await == N as f64
+    })
+    .await;
+    server.add_item(&id, "c", "1.00", 1).await;
+    each_gets(&mut ws, N, 4).await;
+    eventually("parked again", || async {
+        gauge(&server, PARKED).await == N as f64
+    })
+    .await;
+
+    // `complete` ends a parked subscription; closing the socket ends the rest.
+    ws.complete("s0").await;
+    let message = ws.next_message().await;
+    assert_eq!(message, json!({"type": "complete", "id": "s0"}));
+    eventually("one fewer", || async {
+        gauge(&server, PARKED).await == (N - 1) as f64
+    })
+    .await;
+    drop(ws);
+    eventually("none left", || async {
+        gauge(&server, PARKED).await == 0.0 && gauge(&server, ACTIVE).await == 0.0
+    })
+    .await;
+    server.stop().await.unwrap();
 }
