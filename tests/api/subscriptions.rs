@@ -16,6 +16,7 @@ both_backends!(
     the_event_feed_has_no_gap_and_no_duplicate_under_concurrent_writers,
     projection_updated_reports_each_applied_event,
     idle_subscriptions_park_and_each_change_wakes_them_once,
+    each_write_reaches_its_subscribers_without_waiting_for_the_next,
 );
 
 const ORDER_UPDATED: &str = "subscription($id: ID!, $after: Int) { orderUpdated(id: $id, afterVersion: $after) { id status version totalAmount } }";
@@ -316,4 +317,28 @@ async fn idle_subscriptions_park_and_each_change_wakes_them_once(backend: Backen
     })
     .await;
     server.stop().await.unwrap();
+}
+
+/// Every write reaches each subscriber on its own: no delivery waits for
+/// the order's next change (the writer waits for each before the next).
+async fn each_write_reaches_its_subscribers_without_waiting_for_the_next(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.create_order("c-1").await;
+    let mut ws = app.ws("graphql-transport-ws", json!({})).await;
+    const N: usize = 5;
+    for i in 0..N {
+        ws.subscribe(
+            &format!("s{i}"),
+            ORDER_UPDATED,
+            json!({"id": id, "after": 1}),
+        )
+        .await;
+    }
+    for version in 2..=40 {
+        let written = app
+            .add_item(&id, &format!("sku-{version}"), "1.00", 1)
+            .await;
+        assert_eq!(written.version, version);
+        each_gets(&mut ws, N, version).await;
+    }
 }
