@@ -3,8 +3,10 @@
 //!
 //! - Every append batch sends `NOTIFY chronicle_head` inside its
 //!   transaction (delivered on commit, in the lock statement: no extra round
-//!   trip). A listener reads the new head and wakes this process's `events`
-//!   subscriptions and projection workers.
+//!   trip), its payload the appending store's origin. A listener reads the
+//!   new head and wakes this process's `events` subscriptions and
+//!   projection workers (its own appends' notifications it skips: the
+//!   appender moved the head when they committed).
 //! - Every projection batch sends `NOTIFY chronicle_batch, '<name>
 //!   <generation> <from> <to> <origin>'` inside its transaction (`origin`
 //!   tags the process that committed it). Every instance but that one
@@ -80,6 +82,10 @@ pub async fn run(read: ReadModels, poll_interval: Duration, stop: CancellationTo
             };
             match message {
                 Ok(Some(n)) if n.channel() == HEAD_CHANNEL => {
+                    // Our own appends moved the head when they committed.
+                    if n.payload() == read.store.origin() {
+                        continue;
+                    }
                     if let Ok(head) = read.store.head_position().await {
                         read.store.advance_head(head);
                     }

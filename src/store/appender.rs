@@ -183,11 +183,13 @@ async fn judge_and_write(
             db.backend(),
             // The notification tells other instances of the commit (it is
             // delivered only if the transaction commits; see
-            // `projections::follow`), at no extra round trip.
-            "SELECT pg_advisory_xact_lock($1), pg_notify($2, '')",
+            // `projections::follow`), at no extra round trip. Its payload
+            // is this store's origin: its own listener skips it.
+            "SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)",
             [
                 APPEND_LOCK_KEY.into(),
                 crate::projections::follow::HEAD_CHANNEL.into(),
+                store.origin().into(),
             ],
         ))
         .await?;

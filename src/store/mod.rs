@@ -290,6 +290,10 @@ pub struct EventStore {
     /// The group-commit queue (`None` in the appender's own copy, which
     /// writes directly).
     appender: Option<mpsc::Sender<appender::Request>>,
+    /// This store's tag on its append notifications (PostgreSQL), so that
+    /// its own listener skips them: the appender has moved the head
+    /// already.
+    origin: Arc<str>,
 }
 
 impl EventStore {
@@ -305,6 +309,7 @@ impl EventStore {
                 NO_SNAPSHOT_HINTS.try_into().expect("non-zero"),
             ))),
             appender: None,
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
         };
         let head = store.head_position().await?;
         store.head.send_replace(head);
@@ -441,6 +446,11 @@ impl EventStore {
     /// A receiver that changes whenever this process appends (the new head).
     pub fn subscribe_head(&self) -> watch::Receiver<i64> {
         self.head.subscribe()
+    }
+
+    /// The tag this store puts on its append notifications.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// Tells in-process listeners that events up to `position` exist (also
