@@ -395,6 +395,11 @@ impl ProjectionWorker {
         self.projection.name()
     }
 
+    /// Most events it reads and applies per transaction.
+    pub(crate) fn batch_size(&self) -> u64 {
+        self.config.batch_size
+    }
+
     fn db(&self) -> &Db {
         self.read.store.db()
     }
@@ -429,12 +434,52 @@ impl ProjectionWorker {
             .tail
             .read(&self.read.store, from, self.config.batch_size)
             .await?;
+        self.process_read(from, &batch).await
+    }
+
+    /// The checkpoint's position (as known, else read), `None` when this
+    /// generation's checkpoint is gone.
+    pub(crate) async fn position(&self) -> Result<Option<i64>, DbErr> {
+        let known = self.known.load(std::sync::atomic::Ordering::Relaxed);
+        if known != UNKNOWN {
+            return Ok(Some(known));
+        }
+        Ok(
+            checkpoint::load(self.db(), self.projection.name(), self.generation)
+                .await?
+                .map(|c| c.position),
+        )
+    }
+
+    /// [`try_process_batch`](Self::try_process_batch) with the batch
+    /// already read: `batch` is what `read_all(from, …)` returned. Lets a
+    /// rebuild read its next batch while this one is written.
+    pub(crate) async fn try_process_read(
+        &self,
+        from: i64,
+        batch: &[RecordedEvent],
+    ) -> Result<Outcome, ProjectionError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.known.store(UNKNOWN, Relaxed);
+        let outcome = self.process_read(from, batch).await;
+        if let Ok(Outcome::Processed { position, .. }) = outcome {
+            self.known.store(position, Relaxed);
+        }
+        outcome
+    }
+
+    async fn process_read(
+        &self,
+        from: i64,
+        batch: &[RecordedEvent],
+    ) -> Result<Outcome, ProjectionError> {
+        let name = self.projection.name();
         if batch.is_empty() {
             // Remember where it is (loaded or already known).
             self.known.store(from, std::sync::atomic::Ordering::Relaxed);
             return Ok(Outcome::Idle);
         }
-        let refused = match self.apply(from, &batch).await? {
+        let refused = match self.apply(from, batch).await? {
             Applied::Committed(position) | Applied::Moved(position) => {
                 return Ok(Outcome::Processed {
                     events: batch.len(),

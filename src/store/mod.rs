@@ -132,12 +132,81 @@ pub struct RecordedEvent {
 impl RecordedEvent {
     /// Decodes the (upcast) payload into an adjacently tagged event enum
     /// (`{"type": …, "data": …}`), such as `OrderEvent`.
+    ///
+    /// The payload is read in place: no `{"type", "data"}` object is built
+    /// (that was a deep copy of every payload on every decode).
     pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, StoreError> {
-        serde_json::from_value(serde_json::json!({"type": self.event_type, "data": self.data}))
-            .map_err(|e| StoreError::Corrupt {
-                position: self.position,
-                message: e.to_string(),
-            })
+        E::deserialize(Tagged {
+            event_type: &self.event_type,
+            data: &self.data,
+        })
+        .map_err(|e| StoreError::Corrupt {
+            position: self.position,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// An event as the adjacently tagged map `{"type": event_type, "data":
+/// data}`, without building it: what `RecordedEvent::decode` reads.
+struct Tagged<'a> {
+    event_type: &'a str,
+    data: &'a Value,
+}
+
+impl<'de> serde::Deserializer<'de> for Tagged<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(TaggedFields {
+            tagged: self,
+            next: 0,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// The two entries of [`Tagged`], in order.
+struct TaggedFields<'a> {
+    tagged: Tagged<'a>,
+    next: u8,
+}
+
+impl<'de> serde::de::MapAccess<'de> for TaggedFields<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        use serde::de::value::BorrowedStrDeserializer;
+        let key = match self.next {
+            0 => "type",
+            1 => "data",
+            _ => return Ok(None),
+        };
+        seed.deserialize(BorrowedStrDeserializer::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        use serde::de::value::BorrowedStrDeserializer;
+        self.next += 1;
+        match self.next {
+            1 => seed.deserialize(BorrowedStrDeserializer::new(self.tagged.event_type)),
+            _ => seed.deserialize(self.tagged.data),
+        }
     }
 }
 
@@ -763,5 +832,58 @@ impl EventStore {
             metadata,
             recorded_at: m.recorded_at,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::order::OrderEvent;
+
+    fn event(event_type: &str, data: Value) -> RecordedEvent {
+        RecordedEvent {
+            position: 7,
+            event_id: Uuid::nil(),
+            stream_id: "s".into(),
+            stream_type: "Order".into(),
+            version: 1,
+            event_type: event_type.into(),
+            schema_version: 2,
+            data,
+            metadata: EventMetadata::default(),
+            recorded_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
+
+    #[test]
+    fn decoding_in_place_equals_decoding_the_tagged_object() {
+        let cases = [
+            (
+                "OrderCreated",
+                json!({"customerId": "c", "items": [
+                    {"sku": "A", "name": "a", "unitPrice": "10.00", "quantity": 2}
+                ], "total": "20.00"}),
+            ),
+            ("OrderPlaced", json!({"total": "20.00"})),
+            ("OrderCancelled", json!({"reason": "r"})),
+            ("OrderShipped", json!({"trackingNumber": "t"})),
+            ("NoSuchEvent", json!({})),
+            ("OrderCreated", json!({"customerId": 3})),
+        ];
+        for (event_type, data) in cases {
+            let e = event(event_type, data.clone());
+            let tagged: Result<OrderEvent, _> =
+                serde_json::from_value(json!({"type": event_type, "data": data}));
+            match (e.decode::<OrderEvent>(), tagged) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b),
+                (Err(StoreError::Corrupt { position, message }), Err(b)) => {
+                    assert_eq!(position, 7);
+                    assert_eq!(message, b.to_string());
+                }
+                (a, b) => panic!("{event_type}: {a:?} vs {b:?}"),
+            }
+        }
     }
 }
