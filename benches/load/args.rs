@@ -50,6 +50,10 @@ pub struct Args {
     /// Subscribers of the delivery scenario (100 per WebSocket).
     #[arg(long, default_value_t = 1_000)]
     pub subscribers: usize,
+    /// Commands per second of the delivery scenario's second phase, a
+    /// fixed rate below capacity (0: skip that phase).
+    #[arg(long, default_value_t = 200.0)]
+    pub delivery_rate: f64,
     /// Idle subscriptions of the memory scenario (100 per WebSocket).
     #[arg(long, default_value_t = 10_000)]
     pub idle_subscriptions: usize,
