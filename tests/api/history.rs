@@ -7,7 +7,6 @@ use chronicle::commands::{self, CommandContext, LoadTarget};
 use chronicle::domain::Aggregate;
 use chronicle::domain::order::{OrderAggregate, OrderCommand, OrderId, OrderLine};
 use chronicle::store::{EventMetadata, ExpectedVersion, NewEvent, Snapshot};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -160,45 +159,10 @@ async fn loading_reads_the_snapshot_plus_at_most_n_events(backend: Backend) {
     assert_eq!((again.snapshot_version, again.events_read), (Some(900), 99));
 }
 
-/// Writes an OrderCreated row in schema version 1 (no total), the way an
-/// older release did, bypassing the current code.
-async fn insert_v1_order(app: &TestApp, id: &str) {
-    let db = app.state.store.db();
-    let backend = db.backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version, data, metadata, recorded_at) VALUES ($1, $2, 'Order', 1, 'OrderCreated', 1, $3, $4, $5)"
-        }
-        _ => {
-            "INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version, data, metadata, recorded_at) VALUES (?, ?, 'Order', 1, 'OrderCreated', 1, ?, ?, ?)"
-        }
-    };
-    let data = json!({"customerId": "old-customer", "items": [
-        {"sku": "A", "name": "a", "unitPrice": "10.00", "quantity": 2},
-        {"sku": "B", "name": "b", "unitPrice": "5.25", "quantity": 1}
-    ]});
-    db.conn()
-        .execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                uuid::Uuid::new_v4().into(),
-                id.to_owned().into(),
-                data.into(),
-                json!({"user_id": "legacy"}).into(),
-                chrono::Utc::now().into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    let head = app.state.store.head_position().await.unwrap();
-    app.state.store.advance_head(head);
-}
-
 async fn stored_v1_events_read_back_upcast_on_every_path(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = uuid::Uuid::new_v4().to_string();
-    insert_v1_order(&app, &id).await;
+    insert_v1_order(&app, &id, "old-customer").await;
 
     // The fold (time travel) and the read model.
     let data = app.ok(AT, json!({"id": id, "v": 1})).await;

@@ -13,7 +13,7 @@ use chronicle::projections::{
     order_details::OrderDetails,
 };
 use chronicle::store::RecordedEvent;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, Statement};
+use sea_orm::{DatabaseTransaction, DbErr};
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -206,40 +206,6 @@ async fn a_failing_projection_is_isolated_and_resumes_from_its_checkpoint(backen
     .await;
     app.order_at(&id, 2).await;
     app.order_at(&other, 1).await;
-}
-
-/// Writes an OrderCreated in schema version 1 (no total), as an older
-/// release stored it.
-async fn insert_v1_order(app: &TestApp, id: &str, customer: &str) {
-    let db = app.state.store.db();
-    let sql = match db.backend() {
-        DbBackend::Postgres => {
-            "INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version, data, metadata, recorded_at) VALUES ($1, $2, 'Order', 1, 'OrderCreated', 1, $3, $4, $5)"
-        }
-        _ => {
-            "INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version, data, metadata, recorded_at) VALUES (?, ?, 'Order', 1, 'OrderCreated', 1, ?, ?, ?)"
-        }
-    };
-    let data = json!({"customerId": customer, "items": [
-        {"sku": "A", "name": "a", "unitPrice": "10.00", "quantity": 2},
-        {"sku": "B", "name": "b", "unitPrice": "5.25", "quantity": 1}
-    ]});
-    db.conn()
-        .execute_raw(Statement::from_sql_and_values(
-            db.backend(),
-            sql,
-            [
-                uuid::Uuid::new_v4().into(),
-                id.to_owned().into(),
-                data.into(),
-                json!({"user_id": "legacy"}).into(),
-                chrono::Utc::now().into(),
-            ],
-        ))
-        .await
-        .unwrap();
-    let head = app.state.store.head_position().await.unwrap();
-    app.state.store.advance_head(head);
 }
 
 /// Every projection's live read model, with its generation.

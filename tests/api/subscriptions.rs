@@ -238,6 +238,18 @@ async fn gauge(server: &ServerProcess, line_start: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// `n` subscriptions `s0`, `s1`, ... to order `id` after its version 1.
+async fn subscribe_many(ws: &mut WsClient, n: usize, id: &str) {
+    for i in 0..n {
+        ws.subscribe(
+            &format!("s{i}"),
+            ORDER_UPDATED,
+            json!({"id": id, "after": 1}),
+        )
+        .await;
+    }
+}
+
 /// Each of `ids` gets `version` exactly once (and nothing else arrives
 /// before all have it).
 async fn each_gets(ws: &mut WsClient, ids: usize, version: i64) {
@@ -270,14 +282,7 @@ async fn idle_subscriptions_park_and_each_change_wakes_them_once(backend: Backen
     let id = server.create_order("c-1").await;
     let mut ws = server.ws("graphql-transport-ws", json!({})).await;
     const N: usize = 20;
-    for i in 0..N {
-        ws.subscribe(
-            &format!("s{i}"),
-            ORDER_UPDATED,
-            json!({"id": id, "after": 1}),
-        )
-        .await;
-    }
+    subscribe_many(&mut ws, N, &id).await;
     eventually("every idle subscription parked", || async {
         gauge(&server, PARKED).await == N as f64
     })
@@ -326,14 +331,7 @@ async fn each_write_reaches_its_subscribers_without_waiting_for_the_next(backend
     let id = app.create_order("c-1").await;
     let mut ws = app.ws("graphql-transport-ws", json!({})).await;
     const N: usize = 5;
-    for i in 0..N {
-        ws.subscribe(
-            &format!("s{i}"),
-            ORDER_UPDATED,
-            json!({"id": id, "after": 1}),
-        )
-        .await;
-    }
+    subscribe_many(&mut ws, N, &id).await;
     for version in 2..=40 {
         let written = app
             .add_item(&id, &format!("sku-{version}"), "1.00", 1)
