@@ -252,8 +252,7 @@ impl Gate {
                     Err(e) => return Self::close(1002, &e.to_string()),
                 }
                 self.active.insert(id.clone());
-                let payload = value["payload"].to_string().into_boxed_str();
-                Verdict::Start(id, payload)
+                Verdict::Start(id, kept_payload(&value["payload"]))
             }
             ("complete", true) | ("stop", false) => {
                 let Some(id) = id else {
@@ -446,6 +445,18 @@ impl Gate {
     }
 }
 
+/// What an operation keeps of its subscribe payload to execute it again:
+/// the fields a request reads. Anything else in the payload (which may be
+/// most of a 1 MiB message) is not kept for the operation's life.
+fn kept_payload(payload: &Value) -> Box<str> {
+    let kept: serde_json::Map<String, Value> =
+        ["query", "operationName", "variables", "extensions"]
+            .into_iter()
+            .filter_map(|k| Some((k.to_owned(), payload.get(k)?.clone())))
+            .collect();
+    Value::Object(kept).to_string().into_boxed_str()
+}
+
 fn next_message(id: &str, response: &async_graphql::Response) -> Message {
     #[derive(serde::Serialize)]
     struct Next<'a> {
@@ -624,4 +635,25 @@ async fn session(
         let _ = ws_tx.send(close_message(code, &reason)).await;
     }
     let _ = ws_tx.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_keeps_only_what_a_request_reads_of_its_payload() {
+        let payload = json!({
+            "query": "subscription { orderUpdated(id: \"x\") { version } }",
+            "operationName": null,
+            "variables": {"id": "x"},
+            "extensions": {"k": 1},
+            "padding": "x".repeat(100_000),
+        });
+        let kept = kept_payload(&payload);
+        assert!(kept.len() < 200, "{kept}");
+        let request: async_graphql::Request = serde_json::from_str(&kept).unwrap();
+        assert_eq!(request.query, payload["query"].as_str().unwrap());
+        assert_eq!(request.extensions.len(), 1);
+    }
 }
