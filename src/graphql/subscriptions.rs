@@ -76,7 +76,6 @@ const HOT_FOR: Duration = Duration::from_secs(5);
 /// (no version skipped, none sent twice). Without a `Parking` (the legacy
 /// protocol, or more than one root field) a subscription waits inside the
 /// executor as before.
-#[derive(Default)]
 pub(crate) struct Parking {
     state: Mutex<ParkState>,
 }

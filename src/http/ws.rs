@@ -314,20 +314,19 @@ impl Gate {
             let left = Duration::from_secs(u64::try_from(left.max(0)).unwrap_or(0));
             self.expires = Some(tokio::time::Instant::now() + left);
         }
-        let mut data = Data::default();
-        data.insert(RequestContext {
-            principal: session.principal.clone(),
-            correlation_id: self.meta.correlation.clone(),
-            client: self.meta.client.clone(),
-        });
-        data.insert(self.state.config.limits.clone());
-        let mut own = Data::default();
-        own.insert(RequestContext {
-            principal: session.principal,
-            correlation_id: self.meta.correlation.clone(),
-            client: self.meta.client.clone(),
-        });
-        own.insert(self.state.config.limits.clone());
+        // The connection's data, once for async-graphql (the legacy
+        // protocol's operations) and once for the gate's own operations.
+        let connection_data = || {
+            let mut data = Data::default();
+            data.insert(RequestContext {
+                principal: session.principal.clone(),
+                correlation_id: self.meta.correlation.clone(),
+                client: self.meta.client.clone(),
+            });
+            data.insert(self.state.config.limits.clone());
+            data
+        };
+        let (data, own) = (connection_data(), connection_data());
         self.session = Some(Arc::new(own));
         if let Ok(mut slot) = self.slot.lock() {
             *slot = Some(data);

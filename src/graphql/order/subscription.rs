@@ -34,11 +34,10 @@ impl OrderSubscription {
         let id = parse_order_id(&id)?;
         // An order that does not exist (or is not the caller's) is refused
         // at once, not left silent. The log knows an order the moment it is
-        // created, even before its read model does. A parked subscription
-        // woken again was checked when it began (and each read checks the
-        // customer again).
-        // The read model (most often in memory) knows the owner of any
-        // order it holds, which spares a read of the log.
+        // created, even before its read model does; the read model (most
+        // often in memory) knows the owner of any order it holds, which
+        // spares a read of the log. A parked subscription woken again was
+        // checked when it began (and each read checks the customer again).
         if !Parking::resuming(ctx) {
             let owner = match read_order(read_models(ctx), &id).await? {
                 Some(detail) => Some(detail.order.customer_id.clone()),
