@@ -87,13 +87,19 @@ impl Db {
 
     /// Starts a write transaction (see the type's doc for SQLite).
     pub async fn begin_write(&self) -> Result<WriteTx, DbErr> {
-        let guard = if self.is_postgres() {
+        let guard = self.write_guard().await;
+        let txn = self.conn.begin().await?;
+        Ok(WriteTx { txn, _guard: guard })
+    }
+
+    /// On SQLite, the process's write lock (for a write that is one
+    /// statement, committed on its own); `None` on PostgreSQL.
+    pub async fn write_guard(&self) -> Option<OwnedMutexGuard<()>> {
+        if self.is_postgres() {
             None
         } else {
             Some(self.write_lock.clone().lock_owned().await)
-        };
-        let txn = self.conn.begin().await?;
-        Ok(WriteTx { txn, _guard: guard })
+        }
     }
 
     /// A cheap round trip, for readiness checks.

@@ -1,6 +1,7 @@
 //! Group commit: every append of a process goes through one appender task,
-//! which takes whatever appends are waiting (up to a cap) and writes them in
-//! ONE transaction that takes the append lock once.
+//! which takes whatever appends are waiting (up to a cap) and writes them
+//! atomically (one transaction, or one statement when that is all it takes)
+//! with the append lock taken once, by the INSERT.
 //!
 //! Each append is still judged on its own: its expected version is checked
 //! against the stream's version as the appends before it in the same batch
@@ -15,8 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Set, SqlErr, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set, SqlErr, Statement,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -142,13 +142,27 @@ enum Plan {
     Write { first_row: usize, count: usize },
 }
 
-/// Judges and writes `requests` in one transaction holding the append lock.
-/// `Err` means the transaction failed as a whole (nothing was written).
+/// Judges and writes `requests` atomically, holding the append lock from
+/// the moment positions are drawn until the commit. `Err` means nothing was
+/// written.
+///
+/// A batch without command ids whose rows fit one INSERT is that one
+/// statement, committed on its own (on PostgreSQL it takes the append lock
+/// itself, see [`insert_events`]): no BEGIN, no COMMIT. Otherwise the
+/// reads, the INSERTs and the command log rows share a transaction.
 async fn write_in_one_transaction(
     store: &EventStore,
     requests: &[&Request],
 ) -> Result<Vec<Result<AppendOutcome, StoreError>>, StoreError> {
     let db = store.db();
+    let rows: usize = requests.iter().map(|r| r.events.len()).sum();
+    if rows <= ROWS_PER_INSERT && requests.iter().all(|r| r.command.is_none()) {
+        // SQLite: the process's write lock keeps the version read and the
+        // INSERT together.
+        let _guard = db.write_guard().await;
+        let (outcomes, _) = judge_and_write(store, db.conn(), requests).await?;
+        return Ok(outcomes);
+    }
     let tx = db.begin_write().await?;
     match judge_and_write(store, &tx.txn, requests).await {
         Ok((outcomes, wrote)) => {
@@ -172,32 +186,22 @@ async fn write_in_one_transaction(
 
 /// The body of `write_in_one_transaction`: returns each request's outcome
 /// and whether anything was written.
-async fn judge_and_write(
+///
+/// The command log and stream versions are read before the append lock is
+/// taken (by the first INSERT). Within this process the appender is the
+/// only writer of the log, so nothing can change them in between; a writer
+/// in another process that does is refused by the unique indexes
+/// (`(stream_id, version)`, the command id), the batch fails as a whole and
+/// each append is retried and judged alone.
+async fn judge_and_write<C: ConnectionTrait>(
     store: &EventStore,
-    txn: &DatabaseTransaction,
+    txn: &C,
     requests: &[&Request],
 ) -> Result<(Vec<Result<AppendOutcome, StoreError>>, bool), StoreError> {
-    let db = store.db();
-    if db.is_postgres() {
-        txn.execute_raw(Statement::from_sql_and_values(
-            db.backend(),
-            // The notification tells other instances of the commit (it is
-            // delivered only if the transaction commits; see
-            // `projections::follow`), at no extra round trip. Its payload
-            // is this store's origin: its own listener skips it.
-            "SELECT pg_advisory_xact_lock($1), pg_notify($2, $3)",
-            [
-                APPEND_LOCK_KEY.into(),
-                crate::projections::follow::HEAD_CHANNEL.into(),
-                store.origin().into(),
-            ],
-        ))
-        .await?;
-    }
     let logged = logged_commands(txn, requests).await?;
     let mut versions = stream_versions(txn, requests).await?;
     let now = Utc::now();
-    let mut rows: Vec<events::ActiveModel> = Vec::new();
+    let mut rows: Vec<EventRow> = Vec::new();
     // Per row: its id and its version in the stream.
     let mut event_ids: Vec<Uuid> = Vec::new();
     let mut versions_before: Vec<i32> = Vec::new();
@@ -232,17 +236,21 @@ async fn judge_and_write(
             let event_id = Uuid::new_v4();
             event_ids.push(event_id);
             versions_before.push(actual + 1 + i as i32);
-            rows.push(events::ActiveModel {
-                event_id: Set(event_id),
-                stream_id: Set(request.stream_id.clone()),
-                stream_type: Set(request.stream_type.clone()),
-                version: Set(actual + 1 + i as i32),
-                event_type: Set(event.event_type.clone()),
-                schema_version: Set(event.schema_version),
-                data: Set(event.data.clone()),
-                metadata: Set(serde_json::to_value(&event.metadata).unwrap_or(Value::Null)),
-                recorded_at: Set(now),
-                ..Default::default()
+            rows.push(EventRow {
+                event_id,
+                values: [
+                    event_id.into(),
+                    request.stream_id.clone().into(),
+                    request.stream_type.clone().into(),
+                    (actual + 1 + i as i32).into(),
+                    event.event_type.clone().into(),
+                    event.schema_version.into(),
+                    event.data.clone().into(),
+                    serde_json::to_value(&event.metadata)
+                        .unwrap_or(Value::Null)
+                        .into(),
+                    now.into(),
+                ],
             });
         }
         versions.insert(&request.stream_id, actual + request.events.len() as i32);
@@ -251,7 +259,7 @@ async fn judge_and_write(
             count: request.events.len(),
         });
     }
-    let written = insert_events(txn, rows).await?;
+    let written = insert_events(store, txn, rows).await?;
     let mut outcomes: Vec<Result<AppendOutcome, StoreError>> = Vec::with_capacity(plans.len());
     let mut log_rows = Vec::new();
     for (request, plan) in requests.iter().zip(&plans) {
@@ -358,30 +366,88 @@ fn chunks<T>(mut items: Vec<T>, size: usize) -> Vec<Vec<T>> {
     out
 }
 
+/// An event row to insert: its id and its column values in
+/// [`EVENT_COLUMNS`] order.
+struct EventRow {
+    event_id: Uuid,
+    values: [sea_orm::Value; 9],
+}
+
+/// The columns an append writes (`position` is drawn by the database).
+const EVENT_COLUMNS: &str = "event_id, stream_id, stream_type, version, event_type, \
+                             schema_version, data, metadata, recorded_at";
+
 /// Inserts the rows in order and returns the position drawn for each, in
 /// the order given. Only `(event_id, position)` comes back: the rest is
 /// what was sent, so no payload is decoded again.
-async fn insert_events(
-    txn: &DatabaseTransaction,
-    rows: Vec<events::ActiveModel>,
+///
+/// On PostgreSQL each INSERT takes the append lock (an advisory lock held
+/// to the end of the transaction, so through its commit) before it draws a
+/// position: the rows come from a `VALUES` list filtered by a scalar
+/// subquery that takes the lock, which PostgreSQL evaluates once, before
+/// the first row and so before the first `nextval`. The same subquery
+/// queues the notification that tells other instances of the commit (it is
+/// delivered only if the transaction commits; see `projections::follow`);
+/// its payload is this store's origin, so its own listener skips it. On
+/// SQLite the caller holds the process's write lock.
+async fn insert_events<C: ConnectionTrait>(
+    store: &EventStore,
+    txn: &C,
+    rows: Vec<EventRow>,
 ) -> Result<Vec<i64>, StoreError> {
     let backend = txn.get_database_backend();
+    let postgres = backend == sea_orm::DbBackend::Postgres;
     let mut out = Vec::with_capacity(rows.len());
     for chunk in chunks(rows, ROWS_PER_INSERT) {
-        let ids: Vec<Uuid> = chunk
-            .iter()
-            .map(|r| match &r.event_id {
-                ActiveValue::Set(id) | ActiveValue::Unchanged(id) => *id,
-                ActiveValue::NotSet => Uuid::nil(),
-            })
-            .collect();
-        let mut insert = events::Entity::insert_many(chunk).into_query();
-        insert.returning(
-            sea_orm::sea_query::Query::returning()
-                .columns([events::Column::EventId, events::Column::Position]),
-        );
+        let ids: Vec<Uuid> = chunk.iter().map(|r| r.event_id).collect();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9 + 3);
+        let mut sql = String::with_capacity(64 + chunk.len() * 60);
+        let mut next = 0;
+        let mut placeholder = |sql: &mut String| {
+            next += 1;
+            if postgres {
+                sql.push('$');
+                sql.push_str(&next.to_string());
+            } else {
+                sql.push('?');
+            }
+        };
+        sql.push_str("INSERT INTO events (");
+        sql.push_str(EVENT_COLUMNS);
+        sql.push_str(") ");
+        if postgres {
+            sql.push_str("SELECT * FROM (");
+        }
+        sql.push_str("VALUES ");
+        for (i, row) in chunk.into_iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for (j, value) in row.values.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                placeholder(&mut sql);
+                values.push(value);
+            }
+            sql.push(')');
+        }
+        if postgres {
+            sql.push_str(") AS v (");
+            sql.push_str(EVENT_COLUMNS);
+            sql.push_str(") WHERE (SELECT pg_advisory_xact_lock(");
+            placeholder(&mut sql);
+            sql.push_str(")::text || pg_notify(");
+            placeholder(&mut sql);
+            sql.push_str(", ");
+            placeholder(&mut sql);
+            sql.push_str(")::text) IS NOT NULL");
+            values.push(APPEND_LOCK_KEY.into());
+            values.push(crate::projections::follow::HEAD_CHANNEL.into());
+            values.push(store.origin().into());
+        }
+        sql.push_str(" RETURNING event_id, position");
+        let statement = Statement::from_sql_and_values(backend, sql, values);
         let mut drawn: HashMap<Uuid, i64> = HashMap::with_capacity(ids.len());
-        for row in txn.query_all_raw(backend.build(&insert)).await? {
+        for row in txn.query_all_raw(statement).await? {
             let id: Uuid = row.try_get("", "event_id")?;
             drawn.insert(id, row.try_get("", "position")?);
         }
@@ -400,8 +466,8 @@ async fn insert_events(
 }
 
 /// The command log entries of the batch's command ids.
-async fn logged_commands(
-    txn: &DatabaseTransaction,
+async fn logged_commands<C: ConnectionTrait>(
+    txn: &C,
     requests: &[&Request],
 ) -> Result<HashMap<String, CommandEntry>, StoreError> {
     let ids: HashSet<&str> = requests
@@ -423,10 +489,11 @@ async fn logged_commands(
 /// The current version of every stream the batch appends to, except
 /// streams only ever expected not to exist: those are left to the unique
 /// (stream, version) index, which refuses a second version 1 (the batch then
-/// fails as a whole and each append is retried and judged alone). That
-/// saves a round trip per batch of creations.
-async fn stream_versions<'a>(
-    txn: &DatabaseTransaction,
+/// fails as a whole and each append is retried and judged alone, where
+/// `write_one` reads the version after the violation). That saves a round
+/// trip per batch of creations, a batch of one included.
+async fn stream_versions<'a, C: ConnectionTrait>(
+    txn: &C,
     requests: &[&'a Request],
 ) -> Result<HashMap<&'a str, i32>, StoreError> {
     let needed: HashSet<&str> = requests
@@ -435,15 +502,10 @@ async fn stream_versions<'a>(
         .map(|r| r.stream_id.as_str())
         .collect();
     let mut versions: HashMap<&'a str, i32> = HashMap::new();
-    if needed.is_empty() && requests.len() > 1 {
+    if needed.is_empty() {
         return Ok(versions);
     }
-    // A single append is checked exactly (its retry path relies on it).
-    let wanted: Vec<&str> = if needed.is_empty() {
-        requests.iter().map(|r| r.stream_id.as_str()).collect()
-    } else {
-        needed.into_iter().collect()
-    };
+    let wanted: Vec<&str> = needed.into_iter().collect();
     let found: Vec<(String, Option<i32>)> = events::Entity::find()
         .select_only()
         .column(events::Column::StreamId)

@@ -26,7 +26,7 @@ pub use upcast::Upcasters;
 
 /// Key of the transaction-scoped advisory lock that serializes appends on
 /// PostgreSQL (see ARCHITECTURE.md, "global order").
-const APPEND_LOCK_KEY: i64 = 0x4348_524f_4e49_434c; // "CHRONICL"
+pub const APPEND_LOCK_KEY: i64 = 0x4348_524f_4e49_434c; // "CHRONICL"
 
 /// What the writer believes the stream's version to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,10 +539,10 @@ impl EventStore {
     ///
     /// The append joins the next group commit (see `appender`): the version
     /// check, the command-id check, position assignment and the insert
-    /// happen in one transaction that holds the append lock (an advisory
-    /// lock on PostgreSQL, the write lock on SQLite), so positions are
-    /// handed out in commit order; it returns once that transaction has
-    /// committed.
+    /// happen atomically, positions drawn only under the append lock (an
+    /// advisory lock on PostgreSQL, taken by the INSERT and held through
+    /// the commit; the write lock on SQLite), so positions are handed out in
+    /// commit order; it returns once the write has committed.
     #[tracing::instrument(skip(self, new, command), fields(events = new.len()))]
     pub async fn append(
         &self,

@@ -15,6 +15,7 @@ both_backends!(
     a_batch_mixes_winners_conflicts_and_a_duplicate_command_id,
     a_batch_that_fails_as_a_whole_is_retried_append_by_append,
     concurrent_appends_share_commits_and_keep_commit_order,
+    an_append_draws_no_position_before_it_holds_the_append_lock,
 );
 
 async fn open(db: &TestDb) -> EventStore {
@@ -208,5 +209,77 @@ async fn concurrent_appends_share_commits_and_keep_commit_order(backend: Backend
             .collect();
         assert_eq!(versions, (1..=versions.len() as i32).collect::<Vec<_>>());
     }
+    db.close().await.unwrap();
+}
+
+/// Positions are handed out in commit order only if an append takes the
+/// append lock before the database draws its positions (PostgreSQL: the
+/// lock is taken inside the INSERT itself). While another session holds the
+/// lock, an append waits and the position sequence does not move; once the
+/// lock is released the append gets the next position.
+async fn an_append_draws_no_position_before_it_holds_the_append_lock(backend: Backend) {
+    use sea_orm::sqlx::{self, Connection};
+    if backend == Backend::Sqlite {
+        // One process, one writer: the write lock is a mutex in the store.
+        return;
+    }
+    let db = TestDb::new(backend).await;
+    let store = open(&db).await;
+    let first = store
+        .append("lock-0", "Test", ExpectedVersion::NoStream, events(1), None)
+        .await;
+    let before = appended(&first)[0].0;
+    let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(chronicle::store::APPEND_LOCK_KEY)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .append("lock-1", "Test", ExpectedVersion::NoStream, events(3), None)
+                .await
+        })
+    };
+    let mut watcher = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let deadline = std::time::Instant::now() + chronicle_testkit::DEADLINE;
+    loop {
+        let (blocked,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if blocked == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the append never waited for the lock"
+        );
+        tokio::time::sleep(chronicle_testkit::POLL).await;
+    }
+    let (drawn,): (i64,) = sqlx::query_as("SELECT last_value FROM events_position_seq")
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+    assert_eq!(
+        drawn, before,
+        "no position is drawn while the lock is held elsewhere"
+    );
+    assert!(!waiting.is_finished());
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(chronicle::store::APPEND_LOCK_KEY)
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let positions: Vec<i64> = appended(&waiting.await.unwrap())
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(positions, vec![before + 1, before + 2, before + 3]);
     db.close().await.unwrap();
 }
