@@ -31,6 +31,7 @@
 mod args;
 mod ceiling;
 mod gql;
+mod library;
 mod peer;
 mod raw;
 mod report;
@@ -452,20 +453,26 @@ impl Run<'_> {
     /// The cqrs-es peer vs createOrder (PostgreSQL).
     async fn peer(&mut self, gql: &Gql, url: &str) -> anyhow::Result<()> {
         let mut t = Table::new(
-            "cqrs-es + postgres-es vs chronicle's createOrder (PostgreSQL, same database, interleaved)",
+            "cqrs-es + postgres-es vs chronicle's createOrder (PostgreSQL, same server, interleaved)",
             &[
                 "concurrent commands",
                 "cqrs-es commands/s",
                 "cqrs-es p50 / p99 ms",
-                "chronicle createOrder req/s",
-                "chronicle p50 / p99 ms",
-                "chronicle ÷ cqrs-es",
-                "errors (peer / chronicle)",
+                "chronicle `commands::execute` in-process commands/s",
+                "in-process p50 / p99 ms",
+                "in-process ÷ cqrs-es",
+                "chronicle createOrder over HTTP req/s",
+                "HTTP p50 / p99 ms",
+                "HTTP ÷ cqrs-es",
+                "errors (peer / in-process / HTTP)",
             ],
         );
         let bin = Args::in_crate(&self.args.cqrs_es_bin);
         let built = bin.is_file();
         let counter = Arc::new(std::sync::atomic::AtomicU64::new(1_000_000));
+        // The in-process runs get a database of their own, so that the
+        // server's projection workers do not project their events.
+        let lib_db = TestDb::create(Backend::Postgres, Some(url), "chronicle_load_lib_").await?;
         for c in [1usize, 8, 32] {
             let peer = if built {
                 progress(format!("peer: cqrs-es x {c}"));
@@ -473,6 +480,10 @@ impl Run<'_> {
             } else {
                 None
             };
+            progress(format!(
+                "peer: chronicle commands::execute in-process x {c}"
+            ));
+            let lib = library::run(&lib_db.url, self.args.peer_commands(), c).await?;
             progress(format!("peer: chronicle createOrder x {c}"));
             let ours = {
                 let (g, counter) = (gql.clone(), counter.clone());
@@ -489,58 +500,65 @@ impl Run<'_> {
                 })
                 .await
             };
-            let ours_cells = (
-                rate(ours.per_sec()),
-                format!("{} / {}", ms(ours.pct_ms(50.0)), ms(ours.pct_ms(99.0))),
-            );
-            match peer {
-                Some(Ok(p)) => t.row(vec![
-                    c.to_string(),
-                    rate(p.commands_per_sec),
-                    format!("{} / {}", ms(p.p50_ms), ms(p.p99_ms)),
-                    ours_cells.0,
-                    ours_cells.1,
-                    ratio(ours.per_sec(), p.commands_per_sec),
-                    format!(
-                        "{} of {} / {}",
-                        p.errors,
-                        p.commands + p.errors,
-                        errors(&ours)
-                    ),
-                ]),
-                Some(Err(e)) => t.row(vec![
-                    c.to_string(),
-                    format!(
-                        "**failed**: {}",
-                        format!("{e:#}")
-                            .replace('|', "/")
-                            .chars()
-                            .take(150)
-                            .collect::<String>()
-                    ),
+            let (peer_cells, peer_rate, peer_errors) = match peer {
+                Some(Ok(p)) => (
+                    vec![
+                        rate(p.commands_per_sec),
+                        format!("{} / {}", ms(p.p50_ms), ms(p.p99_ms)),
+                    ],
+                    Some(p.commands_per_sec),
+                    format!("{} of {}", p.errors, p.commands + p.errors),
+                ),
+                Some(Err(e)) => (
+                    vec![
+                        format!(
+                            "**failed**: {}",
+                            format!("{e:#}")
+                                .replace('|', "/")
+                                .chars()
+                                .take(150)
+                                .collect::<String>()
+                        ),
+                        "—".into(),
+                    ],
+                    None,
                     "—".into(),
-                    ours_cells.0,
-                    ours_cells.1,
-                    "—".into(),
-                    format!("— / {}", errors(&ours)),
-                ]),
-                None => t.row(vec![
-                    c.to_string(),
-                    "not built".into(),
-                    "—".into(),
-                    ours_cells.0,
-                    ours_cells.1,
-                    "—".into(),
-                    format!("— / {}", errors(&ours)),
-                ]),
+                ),
+                None => (vec!["not built".into(), "—".into()], None, "—".into()),
+            };
+            let vs_peer = |s: &Stats| match peer_rate {
+                Some(p) => ratio(s.per_sec(), p),
+                None => "—".into(),
+            };
+            let mut cells = vec![c.to_string()];
+            cells.extend(peer_cells);
+            for s in [&lib, &ours] {
+                cells.push(rate(s.per_sec()));
+                cells.push(format!("{} / {}", ms(s.pct_ms(50.0)), ms(s.pct_ms(99.0))));
+                cells.push(vs_peer(s));
             }
+            cells.push(format!(
+                "{peer_errors} / {} / {}",
+                errors(&lib),
+                errors(&ours)
+            ));
+            t.row(cells);
+        }
+        if let Err(e) = lib_db.close().await {
+            progress(format!("could not drop the database: {e:#}"));
         }
         if built {
             t.note(format!(
                 "The peer (`peers/cqrs-es`, its own workspace) runs {} CreateOrder commands per row \
                  (same payload: one line, customer, total) through cqrs-es's `PostgresCqrs` on fresh \
-                 aggregate ids, with its own tables `cqrs_events`/`cqrs_snapshots` in the same database; \
-                 chronicle runs createOrder over HTTP for the phase time. Rows alternate peer, chronicle.",
+                 aggregate ids, with its own tables `cqrs_events`/`cqrs_snapshots` in the server's database. \
+                 \"In-process\" is the same for chronicle's command layer: {} `commands::execute` of a \
+                 CreateOrder from the bench process over an `EventStore` on a database of its own on the \
+                 same PostgreSQL (group commit, global order and the append lock as in the server; no \
+                 projection workers, as the peer has no queries). \"Over HTTP\" is createOrder sent to the \
+                 running server for the phase time (GraphQL, auth, and the server's three projections \
+                 applying every event on the same 2 cores). Rows alternate peer, in-process, HTTP.",
+                self.args.peer_commands(),
                 self.args.peer_commands()
             ));
         } else {
