@@ -82,6 +82,13 @@ struct ServeArgs {
     /// sooner; this is the fallback and the takeover delay.
     #[arg(long, env = "CHRONICLE_POLL_INTERVAL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
     poll_interval_ms: u64,
+    /// Least milliseconds between two batches of a caught-up projection:
+    /// appends that arrive meanwhile are applied in one transaction (a
+    /// steady stream of commands costs one projection transaction per
+    /// interval, not one per command), at up to this much more delay
+    /// before a write is readable. 0 applies each append as it comes.
+    #[arg(long, env = "CHRONICLE_PROJECTION_BATCH_INTERVAL_MS", default_value_t = chronicle::projections::DEFAULT_BATCH_INTERVAL.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    projection_batch_interval_ms: u64,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -350,6 +357,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_body_bytes = args.max_body_bytes;
     config.snapshot_every = args.snapshot_every;
     config.engine.poll_interval = Duration::from_millis(args.poll_interval_ms);
+    config.engine.batch_interval = Duration::from_millis(args.projection_batch_interval_ms);
     if let Some(secret) = &config.jwt_secret {
         chronicle::auth::check_secret(secret).map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -293,6 +293,9 @@ pub fn default_projections() -> Vec<Arc<dyn Projection>> {
     ]
 }
 
+/// The default of [`EngineConfig::batch_interval`].
+pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(2);
+
 /// Tuning of the workers.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -303,6 +306,11 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// Cap of the retry backoff of a failed projection.
     pub max_backoff: Duration,
+    /// Least time between the start of one caught-up batch and the next:
+    /// events appended meanwhile are applied together, so a steady stream
+    /// of appends costs one transaction per interval per projection, not
+    /// one per append. Zero applies each append as it comes.
+    pub batch_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -311,6 +319,7 @@ impl Default for EngineConfig {
             batch_size: 500,
             poll_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
+            batch_interval: DEFAULT_BATCH_INTERVAL,
         }
     }
 }
@@ -656,9 +665,20 @@ impl ProjectionWorker {
             if stop.is_cancelled() {
                 return;
             }
+            let step = tokio::time::Instant::now();
             let wait = match self.try_process_batch().await {
-                Ok(Outcome::Processed { .. }) => {
+                Ok(Outcome::Processed { events, .. }) => {
                     backoff = Duration::from_millis(100);
+                    if events as u64 >= self.config.batch_size {
+                        continue; // behind: the next batch at once
+                    }
+                    // Caught up: what arrives in the rest of the interval
+                    // waits for the next batch.
+                    let until = step + self.config.batch_interval;
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(until) => {}
+                        _ = stop.cancelled() => return,
+                    }
                     continue;
                 }
                 Ok(Outcome::Idle) => {
