@@ -23,6 +23,7 @@ both_backends!(
     a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild,
     a_failing_projection_is_isolated_and_resumes_from_its_checkpoint,
     a_rebuild_over_old_schema_versions_equals_the_live_read_models,
+    appends_within_the_batch_interval_share_one_batch,
 );
 
 /// `order_details`, except that it fails on the event at position
@@ -299,4 +300,78 @@ async fn a_rebuild_over_old_schema_versions_equals_the_live_read_models(backend:
             "{name}: the rebuild equals the live read model"
         );
     }
+}
+
+/// `order_details`, recording how many events each `apply_batch` gets.
+struct Recording {
+    inner: OrderDetails,
+    batches: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+#[async_trait]
+impl Projection for Recording {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn handles(&self, stream_type: &str, event_type: &str) -> bool {
+        self.inner.handles(stream_type, event_type)
+    }
+    async fn apply_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        generation: i32,
+        events: &[&RecordedEvent],
+    ) -> Result<Vec<Touched>, BatchError> {
+        self.batches.lock().unwrap().push(events.len());
+        self.inner.apply_batch(txn, generation, events).await
+    }
+    async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
+        self.inner.clear(txn, generation).await
+    }
+    async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {
+        self.inner.dump(db, generation).await
+    }
+}
+
+/// A worker that has caught up starts its next batch no sooner than the
+/// batch interval after the last: appends that arrive meanwhile are
+/// applied together, in one transaction, not one each.
+async fn appends_within_the_batch_interval_share_one_batch(backend: Backend) {
+    const INTERVAL: Duration = Duration::from_secs(3);
+    let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recording = Arc::new(Recording {
+        inner: OrderDetails,
+        batches: batches.clone(),
+    });
+    let app = spawn_app_with(backend, |c| {
+        c.engine.batch_interval = INTERVAL;
+        let mut all = chronicle::projections::default_projections();
+        all[0] = recording.clone();
+        c.projections = Some(all);
+    })
+    .await;
+    let id = app.create_order("c-1").await;
+    eventually("the order is projected", || async {
+        !batches.lock().unwrap().is_empty()
+    })
+    .await;
+    // The interval began when that batch did, before this point.
+    let started = std::time::Instant::now();
+    for sku in ["X", "Y", "Z"] {
+        app.add_item(&id, sku, "1.00", 1).await;
+    }
+    assert!(
+        started.elapsed() < INTERVAL,
+        "the appends took longer than the interval; nothing to judge"
+    );
+    let query = "query($id: ID!) { order(id: $id) { version } }";
+    eventually("the three appends are projected", || async {
+        app.ok(query, json!({ "id": id })).await["order"]["version"] == 4
+    })
+    .await;
+    assert!(
+        started.elapsed() < INTERVAL * 2,
+        "applied within about one interval"
+    );
+    assert_eq!(*batches.lock().unwrap(), vec![1, 3]);
 }
