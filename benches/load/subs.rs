@@ -191,6 +191,16 @@ pub async fn active_subscriptions(
     client: &reqwest::Client,
     addr: SocketAddr,
 ) -> anyhow::Result<f64> {
+    metric_sum(client, addr, "chronicle_active_subscriptions").await
+}
+
+/// The sum of the /metrics samples whose line starts with `prefix` (a
+/// metric name, optionally with the start of its labels).
+pub async fn metric_sum(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    prefix: &str,
+) -> anyhow::Result<f64> {
     let text = client
         .get(format!("http://{addr}/metrics"))
         .send()
@@ -200,7 +210,7 @@ pub async fn active_subscriptions(
         .await?;
     Ok(text
         .lines()
-        .filter(|l| l.starts_with("chronicle_active_subscriptions"))
+        .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum())
 }
