@@ -372,21 +372,15 @@ impl Run<'_> {
         };
         // The read cache's hits and misses during a phase, from /metrics.
         let cache = || async {
-            let hits = subs::metric_sum(
-                gql.http(),
-                addr,
-                "chronicle_read_cache_total{result=\"hit\"}",
-            )
-            .await
-            .unwrap_or(f64::NAN);
-            let misses = subs::metric_sum(
-                gql.http(),
-                addr,
-                "chronicle_read_cache_total{result=\"miss\"}",
-            )
-            .await
-            .unwrap_or(f64::NAN);
-            (hits, misses)
+            let count = |result: &str| {
+                let metric = format!("chronicle_read_cache_total{{result=\"{result}\"}}");
+                async move {
+                    subs::metric_sum(gql.http(), addr, &metric)
+                        .await
+                        .unwrap_or(f64::NAN)
+                }
+            };
+            (count("hit").await, count("miss").await)
         };
         let hit_rate = |a: (f64, f64), b: (f64, f64)| {
             let (hits, misses) = (b.0 - a.0, b.1 - a.1);

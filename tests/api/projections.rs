@@ -28,10 +28,12 @@ both_backends!(
 
 /// `order_details`, except that it fails on the event at position
 /// `fail_at` (or on every OrderPlaced while `fail_placed` is set).
+/// It also records how many events each `apply_batch` gets.
 struct Faulty {
     inner: OrderDetails,
     fail_at: Arc<AtomicI64>,
     fail_placed: Arc<AtomicBool>,
+    batches: Arc<std::sync::Mutex<Vec<usize>>>,
 }
 
 #[async_trait]
@@ -48,6 +50,7 @@ impl Projection for Faulty {
         generation: i32,
         events: &[&RecordedEvent],
     ) -> Result<Vec<Touched>, BatchError> {
+        self.batches.lock().unwrap().push(events.len());
         // Write first, then fail: the failure must undo these writes too.
         let touched = self.inner.apply_batch(txn, generation, events).await?;
         let failing = events.iter().position(|event| {
@@ -77,6 +80,7 @@ fn faulty() -> (Arc<Faulty>, Arc<AtomicI64>, Arc<AtomicBool>) {
         inner: OrderDetails,
         fail_at: fail_at.clone(),
         fail_placed: fail_placed.clone(),
+        batches: Arc::default(),
     });
     (p, fail_at, fail_placed)
 }
@@ -302,47 +306,14 @@ async fn a_rebuild_over_old_schema_versions_equals_the_live_read_models(backend:
     }
 }
 
-/// `order_details`, recording how many events each `apply_batch` gets.
-struct Recording {
-    inner: OrderDetails,
-    batches: Arc<std::sync::Mutex<Vec<usize>>>,
-}
-
-#[async_trait]
-impl Projection for Recording {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn handles(&self, stream_type: &str, event_type: &str) -> bool {
-        self.inner.handles(stream_type, event_type)
-    }
-    async fn apply_batch(
-        &self,
-        txn: &DatabaseTransaction,
-        generation: i32,
-        events: &[&RecordedEvent],
-    ) -> Result<Vec<Touched>, BatchError> {
-        self.batches.lock().unwrap().push(events.len());
-        self.inner.apply_batch(txn, generation, events).await
-    }
-    async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
-        self.inner.clear(txn, generation).await
-    }
-    async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {
-        self.inner.dump(db, generation).await
-    }
-}
-
 /// A worker that has caught up starts its next batch no sooner than the
 /// batch interval after the last: appends that arrive meanwhile are
 /// applied together, in one transaction, not one each.
 async fn appends_within_the_batch_interval_share_one_batch(backend: Backend) {
     const INTERVAL: Duration = Duration::from_secs(3);
-    let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let recording = Arc::new(Recording {
-        inner: OrderDetails,
-        batches: batches.clone(),
-    });
+    // Failing on nothing: it only records its batches.
+    let (recording, _, _) = faulty();
+    let batches = recording.batches.clone();
     let app = spawn_app_with(backend, |c| {
         c.engine.batch_interval = INTERVAL;
         let mut all = chronicle::projections::default_projections();
