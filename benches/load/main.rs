@@ -397,7 +397,6 @@ impl Run<'_> {
         progress(format!("2. order(id) over {} orders", all.len()));
         let order_all = self.load(c, order_op(all.clone())).await;
         let c2 = cache().await;
-        let ids = all;
         let orders_q: Arc<str> =
             format!("{{ orders(first: 20) {{ edges {{ node {{ {ORDER_FIELDS} }} }} }} }}").into();
         progress("2. orders(first: 20)");
@@ -462,7 +461,7 @@ impl Run<'_> {
                 &order,
             ),
             (
-                &format!("`order(id)`, all {} orders", ids.len()),
+                &format!("`order(id)`, all {} orders", all.len()),
                 "chronicle",
                 &order_all,
             ),
@@ -491,7 +490,7 @@ impl Run<'_> {
              transport takes.",
             hot.len(),
             hit_rate(c0, c1),
-            ids.len(),
+            all.len(),
             hit_rate(c1, c2),
             typename.per_sec() / ceiling.per_sec().max(1e-9)
         ));

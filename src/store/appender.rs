@@ -201,7 +201,8 @@ async fn judge_and_write<C: ConnectionTrait>(
     let logged = logged_commands(txn, requests).await?;
     let mut versions = stream_versions(txn, requests).await?;
     let now = Utc::now();
-    let mut rows: Vec<EventRow> = Vec::new();
+    // Per row: its column values in [`EVENT_COLUMNS`] order.
+    let mut rows: Vec<[sea_orm::Value; 9]> = Vec::new();
     // Per row: its id and its version in the stream.
     let mut event_ids: Vec<Uuid> = Vec::new();
     let mut versions_before: Vec<i32> = Vec::new();
@@ -236,22 +237,19 @@ async fn judge_and_write<C: ConnectionTrait>(
             let event_id = Uuid::new_v4();
             event_ids.push(event_id);
             versions_before.push(actual + 1 + i as i32);
-            rows.push(EventRow {
-                event_id,
-                values: [
-                    event_id.into(),
-                    request.stream_id.clone().into(),
-                    request.stream_type.clone().into(),
-                    (actual + 1 + i as i32).into(),
-                    event.event_type.clone().into(),
-                    event.schema_version.into(),
-                    event.data.clone().into(),
-                    serde_json::to_value(&event.metadata)
-                        .unwrap_or(Value::Null)
-                        .into(),
-                    now.into(),
-                ],
-            });
+            rows.push([
+                event_id.into(),
+                request.stream_id.clone().into(),
+                request.stream_type.clone().into(),
+                (actual + 1 + i as i32).into(),
+                event.event_type.clone().into(),
+                event.schema_version.into(),
+                event.data.clone().into(),
+                serde_json::to_value(&event.metadata)
+                    .unwrap_or(Value::Null)
+                    .into(),
+                now.into(),
+            ]);
         }
         versions.insert(&request.stream_id, actual + request.events.len() as i32);
         plans.push(Plan::Write {
@@ -259,7 +257,7 @@ async fn judge_and_write<C: ConnectionTrait>(
             count: request.events.len(),
         });
     }
-    let written = insert_events(store, txn, rows).await?;
+    let written = insert_events(store, txn, &event_ids, rows).await?;
     let mut outcomes: Vec<Result<AppendOutcome, StoreError>> = Vec::with_capacity(plans.len());
     let mut log_rows = Vec::new();
     for (request, plan) in requests.iter().zip(&plans) {
@@ -366,19 +364,12 @@ fn chunks<T>(mut items: Vec<T>, size: usize) -> Vec<Vec<T>> {
     out
 }
 
-/// An event row to insert: its id and its column values in
-/// [`EVENT_COLUMNS`] order.
-struct EventRow {
-    event_id: Uuid,
-    values: [sea_orm::Value; 9],
-}
-
 /// The columns an append writes (`position` is drawn by the database).
 const EVENT_COLUMNS: &str = "event_id, stream_id, stream_type, version, event_type, \
                              schema_version, data, metadata, recorded_at";
 
-/// Inserts the rows in order and returns the position drawn for each, in
-/// the order given. Only `(event_id, position)` comes back: the rest is
+/// Inserts the rows (`ids[i]` is the event id of `rows[i]`) in order and
+/// returns the position drawn for each, in the order given. Only `(event_id, position)` comes back: the rest is
 /// what was sent, so no payload is decoded again.
 ///
 /// On PostgreSQL each INSERT takes the append lock (an advisory lock held
@@ -393,21 +384,24 @@ const EVENT_COLUMNS: &str = "event_id, stream_id, stream_type, version, event_ty
 async fn insert_events<C: ConnectionTrait>(
     store: &EventStore,
     txn: &C,
-    rows: Vec<EventRow>,
+    ids: &[Uuid],
+    rows: Vec<[sea_orm::Value; 9]>,
 ) -> Result<Vec<i64>, StoreError> {
+    use std::fmt::Write;
     let backend = txn.get_database_backend();
     let postgres = backend == sea_orm::DbBackend::Postgres;
     let mut out = Vec::with_capacity(rows.len());
-    for chunk in chunks(rows, ROWS_PER_INSERT) {
-        let ids: Vec<Uuid> = chunk.iter().map(|r| r.event_id).collect();
+    for (ids, chunk) in ids
+        .chunks(ROWS_PER_INSERT)
+        .zip(chunks(rows, ROWS_PER_INSERT))
+    {
         let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9 + 3);
         let mut sql = String::with_capacity(64 + chunk.len() * 60);
         let mut next = 0;
         let mut placeholder = |sql: &mut String| {
             next += 1;
             if postgres {
-                sql.push('$');
-                sql.push_str(&next.to_string());
+                let _ = write!(sql, "${next}");
             } else {
                 sql.push('?');
             }
@@ -421,7 +415,7 @@ async fn insert_events<C: ConnectionTrait>(
         sql.push_str("VALUES ");
         for (i, row) in chunk.into_iter().enumerate() {
             sql.push_str(if i == 0 { "(" } else { ", (" });
-            for (j, value) in row.values.into_iter().enumerate() {
+            for (j, value) in row.into_iter().enumerate() {
                 if j > 0 {
                     sql.push_str(", ");
                 }
@@ -453,7 +447,7 @@ async fn insert_events<C: ConnectionTrait>(
         }
         // RETURNING's row order is not promised: put them back in ours.
         for id in ids {
-            out.push(drawn.remove(&id).ok_or_else(|| StoreError::Corrupt {
+            out.push(drawn.remove(id).ok_or_else(|| StoreError::Corrupt {
                 position: 0,
                 message: format!("event {id} was not returned by its insert"),
             })?);
@@ -505,12 +499,11 @@ async fn stream_versions<'a, C: ConnectionTrait>(
     if needed.is_empty() {
         return Ok(versions);
     }
-    let wanted: Vec<&str> = needed.into_iter().collect();
     let found: Vec<(String, Option<i32>)> = events::Entity::find()
         .select_only()
         .column(events::Column::StreamId)
         .column_as(events::Column::Version.max(), "version")
-        .filter(events::Column::StreamId.is_in(wanted.iter().copied()))
+        .filter(events::Column::StreamId.is_in(needed.iter().copied()))
         .group_by(events::Column::StreamId)
         .into_tuple()
         .all(txn)
