@@ -43,6 +43,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Events between two snapshots of a stream.
     pub snapshot_every: i32,
+    /// Streams whose folded state the command layer keeps in memory.
+    pub state_cache: usize,
     /// The projections to run; `None` means `default_projections()`.
     pub projections: Option<Vec<Arc<dyn Projection>>>,
     /// The upcasters of every aggregate whose events this server reads
@@ -77,6 +79,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             engine: EngineConfig::default(),
             snapshot_every: crate::store::DEFAULT_SNAPSHOT_EVERY,
+            state_cache: crate::store::DEFAULT_STATE_CACHE,
             projections: None,
             upcasters: Upcasters::new().with::<OrderAggregate>(),
             start_projections: true,
@@ -154,7 +157,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let store = EventStore::open(db.clone(), config.upcasters.clone())
         .await
         .context("opening the event store")?
-        .with_snapshot_every(config.snapshot_every);
+        .with_snapshot_every(config.snapshot_every)
+        .with_state_cache(config.state_cache);
     let metrics = metrics_handle();
     let auth = Authenticator::new(config.jwt_secret.as_deref());
     let (notices, _) = broadcast::channel(NOTICE_BUFFER);

@@ -10,8 +10,8 @@ use thiserror::Error;
 
 use crate::domain::{Aggregate, DomainEvent, Refusal, RefusalKind};
 use crate::store::{
-    AppendOutcome, CommandEntry, CommandStamp, EventMetadata, EventStore, ExpectedVersion,
-    NewEvent, RecordedEvent, Snapshot, StoreError,
+    AppendOutcome, CachedState, CommandEntry, CommandStamp, EventMetadata, EventStore,
+    ExpectedVersion, NewEvent, RecordedEvent, Snapshot, StoreError,
 };
 
 /// How often a command without `expectedVersion` is retried on fresh state
@@ -227,6 +227,15 @@ pub fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -
     }
 }
 
+/// A loaded state, to keep in the store's [`StateCache`].
+fn cached_state<S>(loaded: Loaded<S>) -> CachedState<S> {
+    CachedState {
+        state: loaded.state,
+        version: loaded.version,
+        updated_at: loaded.updated_at,
+    }
+}
+
 /// Takes a snapshot when an append crossed a multiple of the store's
 /// snapshot interval. A snapshot is a cache: failing to write one is
 /// logged, never an error for the command.
@@ -320,19 +329,38 @@ async fn execute_inner<A: Aggregate>(
         reason: ctx.reason.clone(),
         client: ctx.client.clone(),
     };
+    let states = store.states();
+    let mut trust_cache = true;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let loaded = if creates && attempt == 1 {
-            Loaded {
+        // The state this instance's last command on the stream left, if it
+        // is still kept (and, with `expectedVersion`, at that version: if
+        // not, only the stream can say whether the caller is behind).
+        let cached = if (creates && attempt == 1) || !trust_cache {
+            None
+        } else {
+            states
+                .take::<A::State>(A::STREAM_TYPE, A::STATE_SCHEMA_VERSION, stream_id)
+                .filter(|c| ctx.expected_version.is_none_or(|v| v == c.version))
+        };
+        let from_cache = cached.is_some();
+        let loaded = match cached {
+            Some(c) => Loaded {
+                state: c.state,
+                version: c.version,
+                updated_at: c.updated_at,
+                snapshot_version: None,
+                events_read: 0,
+            },
+            None if creates && attempt == 1 => Loaded {
                 state: A::State::default(),
                 version: 0,
                 updated_at: None,
                 snapshot_version: None,
                 events_read: 0,
-            }
-        } else {
-            load_stream::<A>(store, stream_id, LoadTarget::Latest).await?
+            },
+            None => load_stream::<A>(store, stream_id, LoadTarget::Latest).await?,
         };
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
@@ -342,7 +370,28 @@ async fn execute_inner<A: Aggregate>(
                 actual: loaded.version,
             });
         }
-        let events = A::decide(&loaded.state, command).map_err(|e| CommandError::refused(&e))?;
+        let events = match A::decide(&loaded.state, command) {
+            Ok(events) => events,
+            // A refusal appends nothing, so no version check would catch a
+            // kept state that is stale: judge the command again on the
+            // stream as stored.
+            Err(_) if from_cache => {
+                trust_cache = false;
+                attempt -= 1;
+                continue;
+            }
+            Err(e) => {
+                if loaded.version > 0 {
+                    states.put(
+                        A::STREAM_TYPE,
+                        A::STATE_SCHEMA_VERSION,
+                        stream_id,
+                        cached_state(loaded),
+                    );
+                }
+                return Err(CommandError::refused(&e));
+            }
+        };
         let new = events.iter().map(|e| encode(e, &metadata)).collect();
         let expected = if loaded.version == 0 {
             ExpectedVersion::NoStream
@@ -355,6 +404,15 @@ async fn execute_inner<A: Aggregate>(
         {
             Ok(AppendOutcome::Appended(recorded)) => {
                 maybe_snapshot::<A>(store, stream_id, &loaded, &events, &recorded).await;
+                if let Some(last) = recorded.last() {
+                    let state = events.iter().fold(loaded.state, A::evolve);
+                    let after = CachedState {
+                        state,
+                        version: last.version,
+                        updated_at: Some(last.recorded_at),
+                    };
+                    states.put(A::STREAM_TYPE, A::STATE_SCHEMA_VERSION, stream_id, after);
+                }
                 let events = recorded;
                 let last = events.last().map(|e| (e.version, e.position));
                 let (version, position) = last.unwrap_or((loaded.version, 0));
@@ -374,6 +432,13 @@ async fn execute_inner<A: Aggregate>(
                     })
                 })?;
                 return replay::<A>(store, entry, stream_id, stamp, ctx, command).await;
+            }
+            // The kept state was behind the stream (another instance
+            // appended): judge the command again on the stream as stored,
+            // at once. This is not a lost race, and costs no attempt.
+            Err(StoreError::Concurrency { .. }) if from_cache => {
+                trust_cache = false;
+                attempt -= 1;
             }
             Err(StoreError::Concurrency { actual, .. })
                 if ctx.expected_version.is_none() && attempt < MAX_ATTEMPTS =>

@@ -73,6 +73,11 @@ struct ServeArgs {
     /// Events between two snapshots of a stream.
     #[arg(long, env = "CHRONICLE_SNAPSHOT_EVERY", default_value_t = chronicle::store::DEFAULT_SNAPSHOT_EVERY)]
     snapshot_every: i32,
+    /// Streams whose folded state commands keep in memory, so the next
+    /// command on a stream reads nothing before it appends (0: none;
+    /// about 1 KiB per stream plus its lines).
+    #[arg(long, env = "CHRONICLE_STATE_CACHE", default_value_t = chronicle::store::DEFAULT_STATE_CACHE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=10_000_000))]
+    state_cache: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "CHRONICLE_MAX_BODY_BYTES", default_value_t = chronicle::app::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -356,6 +361,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.jwt_secret = args.jwt_secret.filter(|s| !s.is_empty());
     config.max_body_bytes = args.max_body_bytes;
     config.snapshot_every = args.snapshot_every;
+    config.state_cache = args.state_cache;
     config.engine.poll_interval = Duration::from_millis(args.poll_interval_ms);
     config.engine.batch_interval = Duration::from_millis(args.projection_batch_interval_ms);
     if let Some(secret) = &config.jwt_secret {

@@ -4,6 +4,7 @@
 
 mod appender;
 mod entities;
+mod states;
 pub mod upcast;
 
 use std::fmt;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use entities::{command_log, events, snapshots};
+pub use states::{CachedState, DEFAULT_STATE_CACHE, StateCache};
 pub use upcast::Upcasters;
 
 /// Key of the transaction-scoped advisory lock that serializes appends on
@@ -356,6 +358,8 @@ pub struct EventStore {
     /// latest state needs one query, not two. A hint only: a stale entry
     /// costs a longer replay, never a wrong state.
     no_snapshot: Arc<std::sync::Mutex<lru::LruCache<(String, i32), ()>>>,
+    /// The command layer's folded states (see [`StateCache`]).
+    states: StateCache,
     /// The group-commit queue (`None` in the appender's own copy, which
     /// writes directly).
     appender: Option<mpsc::Sender<appender::Request>>,
@@ -377,6 +381,7 @@ impl EventStore {
             no_snapshot: Arc::new(std::sync::Mutex::new(lru::LruCache::new(
                 NO_SNAPSHOT_HINTS.try_into().expect("non-zero"),
             ))),
+            states: StateCache::new(DEFAULT_STATE_CACHE),
             appender: None,
             origin: uuid::Uuid::new_v4().simple().to_string().into(),
         };
@@ -397,6 +402,18 @@ impl EventStore {
     pub fn with_snapshot_every(mut self, n: i32) -> EventStore {
         self.snapshot_every = n.max(1);
         self
+    }
+
+    /// Keeps the folded states of at most `streams` streams for the
+    /// command layer (0: none).
+    pub fn with_state_cache(mut self, streams: usize) -> EventStore {
+        self.states = StateCache::new(streams);
+        self
+    }
+
+    /// The command layer's folded states.
+    pub fn states(&self) -> &StateCache {
+        &self.states
     }
 
     /// Events between two snapshots of a stream.
