@@ -5,6 +5,8 @@
 mod mutations;
 mod subscription;
 
+use std::sync::Arc;
+
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -72,60 +74,129 @@ impl From<&OrderLine> for OrderItem {
     }
 }
 
-/// An order as a client sees it.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Order {
-    /// The order's id (a UUID).
-    pub id: ID,
-    /// Whose order it is.
-    pub customer_id: ID,
-    /// Where it is in its lifecycle.
-    pub status: OrderStatus,
-    /// Its lines, in the order they were added.
-    pub items: Vec<OrderItem>,
-    /// Sum of the lines.
-    pub total_amount: Money,
-    /// Set once shipped.
-    pub tracking_number: Option<String>,
-    /// Set once paid.
-    pub payment_reference: Option<String>,
-    /// Set once cancelled.
-    pub cancel_reason: Option<String>,
-    /// The number of events applied: the stream version this state reflects.
-    pub version: i32,
-    /// When the order was created.
-    pub created_at: DateTime<Utc>,
-    /// When its last (applied) event was recorded.
-    pub updated_at: DateTime<Utc>,
+// A view over the read model's row (or a state folded for time travel),
+// whose fields are computed only when a query selects them: a subscription
+// that wants `{ id version }` of an order with many lines copies none of
+// them.
+#[derive(Debug, Clone)]
+pub struct Order(OrderSource);
+
+#[derive(Debug, Clone)]
+enum OrderSource {
+    /// The `order_details` row, shared with the read cache.
+    Row(Arc<order_details::OrderDetail>),
+    /// A state folded from the events (time travel).
+    Folded(Box<Folded>),
+}
+
+#[derive(Debug, Clone)]
+struct Folded {
+    id: String,
+    state: order::Order,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl Order {
     /// The view of an order's state at a version.
     pub fn new(
         id: &str,
-        state: &order::Order,
+        state: order::Order,
         version: i32,
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Order {
-        Order {
-            id: ID(id.to_owned()),
-            customer_id: ID(state.customer_id.clone()),
-            status: state.status.into(),
-            items: state.lines.iter().map(OrderItem::from).collect(),
-            total_amount: Money(state.total),
-            tracking_number: state.tracking_number.clone(),
-            payment_reference: state.payment_reference.clone(),
-            cancel_reason: state.cancel_reason.clone(),
+        Order(OrderSource::Folded(Box::new(Folded {
+            id: id.to_owned(),
+            state,
             version,
             created_at,
             updated_at,
-        }
+        })))
     }
 
     /// The view of a read-model row.
-    pub fn from_detail(d: &order_details::OrderDetail) -> Order {
-        Order::new(&d.order_id, &d.order, d.version, d.created_at, d.updated_at)
+    pub fn from_detail(d: Arc<order_details::OrderDetail>) -> Order {
+        Order(OrderSource::Row(d))
+    }
+
+    fn state(&self) -> &order::Order {
+        match &self.0 {
+            OrderSource::Row(d) => &d.order,
+            OrderSource::Folded(f) => &f.state,
+        }
+    }
+}
+
+/// An order as a client sees it.
+#[Object]
+impl Order {
+    /// The order's id (a UUID).
+    async fn id(&self) -> ID {
+        ID(match &self.0 {
+            OrderSource::Row(d) => d.order_id.clone(),
+            OrderSource::Folded(f) => f.id.clone(),
+        })
+    }
+
+    /// Whose order it is.
+    async fn customer_id(&self) -> ID {
+        ID(self.state().customer_id.clone())
+    }
+
+    /// Where it is in its lifecycle.
+    async fn status(&self) -> OrderStatus {
+        self.state().status.into()
+    }
+
+    /// Its lines, in the order they were added.
+    async fn items(&self) -> Vec<OrderItem> {
+        self.state().lines.iter().map(OrderItem::from).collect()
+    }
+
+    /// Sum of the lines.
+    async fn total_amount(&self) -> Money {
+        Money(self.state().total)
+    }
+
+    /// Set once shipped.
+    async fn tracking_number(&self) -> Option<&str> {
+        self.state().tracking_number.as_deref()
+    }
+
+    /// Set once paid.
+    async fn payment_reference(&self) -> Option<&str> {
+        self.state().payment_reference.as_deref()
+    }
+
+    /// Set once cancelled.
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.state().cancel_reason.as_deref()
+    }
+
+    /// The number of events applied: the stream version this state reflects.
+    async fn version(&self) -> i32 {
+        match &self.0 {
+            OrderSource::Row(d) => d.version,
+            OrderSource::Folded(f) => f.version,
+        }
+    }
+
+    /// When the order was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        match &self.0 {
+            OrderSource::Row(d) => d.created_at,
+            OrderSource::Folded(f) => f.created_at,
+        }
+    }
+
+    /// When its last (applied) event was recorded.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        match &self.0 {
+            OrderSource::Row(d) => d.updated_at,
+            OrderSource::Folded(f) => f.updated_at,
+        }
     }
 }
 
@@ -225,7 +296,7 @@ impl OrderQuery {
                 let detail = read_order(read_models(ctx), &id).await?;
                 return Ok(match detail {
                     Some(d) if rc.sees_customer(&d.order.customer_id)? => {
-                        Some(Order::from_detail(&d))
+                        Some(Order::from_detail(d))
                     }
                     _ => None,
                 });
@@ -251,7 +322,7 @@ impl OrderQuery {
             ))
             .into());
         }
-        let (Some(state), Some(updated_at)) = (&loaded.state, loaded.updated_at) else {
+        let (Some(state), Some(updated_at)) = (loaded.state, loaded.updated_at) else {
             return Ok(None);
         };
         let stream_id = id.to_string();
@@ -325,7 +396,7 @@ impl OrderQuery {
         Ok(page.connection(
             rows,
             |d| listing_cursor(d.created_position),
-            |d| Order::from_detail(&d),
+            |d| Order::from_detail(Arc::new(d)),
         ))
     }
 

@@ -58,7 +58,7 @@ impl OrderSubscription {
                 if !rc.sees_customer(&detail.order.customer_id)? {
                     return Err(order_not_found(&id));
                 }
-                Ok(Some((detail.version, Order::from_detail(&detail))))
+                Ok(Some((detail.version, Order::from_detail(detail))))
             }
         };
         Ok(read_model_updates(
