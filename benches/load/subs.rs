@@ -23,6 +23,10 @@ const HANDSHAKE_DEADLINE: Duration = Duration::from_secs(20);
 pub const ORDER_UPDATED: &str =
     "subscription($id: ID!, $v: Int) { orderUpdated(id: $id, afterVersion: $v) { id version } }";
 
+/// The notices of the read model `orderUpdated` reads.
+const PROJECTION_UPDATED: &str =
+    "subscription { projectionUpdated(projection: \"order_details\") { aggregateId version } }";
+
 /// One update as it arrived: (order id, version, when).
 pub type Arrival = (String, i64, Instant);
 
@@ -110,8 +114,16 @@ async fn read_loop(
         match v["type"].as_str() {
             Some("next") => {
                 counters.updates.fetch_add(1, Ordering::Relaxed);
-                let o = &v["payload"]["data"]["orderUpdated"];
-                match (o["id"].as_str(), o["version"].as_i64()) {
+                // `orderUpdated { id version }` or `projectionUpdated
+                // { aggregateId version }`.
+                let data = &v["payload"]["data"];
+                let o = if data["orderUpdated"].is_object() {
+                    &data["orderUpdated"]
+                } else {
+                    &data["projectionUpdated"]
+                };
+                let id = o["id"].as_str().or_else(|| o["aggregateId"].as_str());
+                match (id, o["version"].as_i64()) {
                     (Some(id), Some(version)) if record => {
                         arrivals.push((id.to_owned(), version, now));
                     }
@@ -149,6 +161,22 @@ impl Subscriber {
         sink.flush().await?;
         let stop = Arc::new(AtomicBool::new(false));
         let reader = tokio::spawn(read_loop(stream, stop.clone(), counters, record));
+        Ok(Subscriber { sink, reader, stop })
+    }
+
+    /// A WebSocket subscribed to `projectionUpdated` of `order_details`:
+    /// when each (order, version) became readable, as a client hears it.
+    pub async fn open_notices(
+        addr: SocketAddr,
+        counters: Arc<Counters>,
+    ) -> anyhow::Result<Subscriber> {
+        let ws = connect(addr).await?;
+        let (mut sink, stream) = ws.split();
+        let msg = json!({"id": "n", "type": "subscribe",
+            "payload": {"query": PROJECTION_UPDATED}});
+        sink.send(Message::Text(msg.to_string().into())).await?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = tokio::spawn(read_loop(stream, stop.clone(), counters, true));
         Ok(Subscriber { sink, reader, stop })
     }
 
