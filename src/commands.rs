@@ -345,6 +345,10 @@ async fn execute_inner<A: Aggregate>(
                 .filter(|c| ctx.expected_version.is_none_or(|v| v == c.version))
         };
         let from_cache = cached.is_some();
+        if !(creates && attempt == 1) && trust_cache {
+            let result = if from_cache { "hit" } else { "miss" };
+            metrics::counter!("chronicle_state_cache_total", "result" => result).increment(1);
+        }
         let loaded = match cached {
             Some(c) => Loaded {
                 state: c.state,
@@ -376,6 +380,7 @@ async fn execute_inner<A: Aggregate>(
             // kept state that is stale: judge the command again on the
             // stream as stored.
             Err(_) if from_cache => {
+                metrics::counter!("chronicle_state_cache_total", "result" => "stale").increment(1);
                 trust_cache = false;
                 attempt -= 1;
                 continue;
@@ -437,6 +442,7 @@ async fn execute_inner<A: Aggregate>(
             // appended): judge the command again on the stream as stored,
             // at once. This is not a lost race, and costs no attempt.
             Err(StoreError::Concurrency { .. }) if from_cache => {
+                metrics::counter!("chronicle_state_cache_total", "result" => "stale").increment(1);
                 trust_cache = false;
                 attempt -= 1;
             }

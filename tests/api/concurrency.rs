@@ -204,4 +204,10 @@ async fn a_refusal_on_a_kept_state_is_checked_against_the_stream(backend: Backen
     assert_eq!(app.pay(&id, &total).await.version, 4);
     let again = app.try_pay(&id, &total).await.unwrap_err();
     assert_eq!(again.code.as_deref(), Some("BUSINESS_RULE"), "{again:?}");
+    // Operators see it: the stale kept state, and the hits around it.
+    let metrics = app.metrics_text().await;
+    for result in ["hit", "stale"] {
+        let line = format!("chronicle_state_cache_total{{result=\"{result}\"}}");
+        assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
+    }
 }
