@@ -227,32 +227,51 @@ pub fn encode<E: DomainEvent + Serialize>(event: &E, metadata: &EventMetadata) -
     }
 }
 
-/// A loaded state, to keep in the store's [`StateCache`].
-fn cached_state<S>(loaded: Loaded<S>) -> CachedState<S> {
-    CachedState {
-        state: loaded.state,
-        version: loaded.version,
-        updated_at: loaded.updated_at,
+impl<S> From<CachedState<S>> for Loaded<S> {
+    /// A state kept in the store's `StateCache` (or the empty one): read
+    /// from no snapshot and no events.
+    fn from(kept: CachedState<S>) -> Self {
+        Loaded {
+            state: kept.state,
+            version: kept.version,
+            updated_at: kept.updated_at,
+            snapshot_version: None,
+            events_read: 0,
+        }
     }
 }
 
-/// Takes a snapshot when an append crossed a multiple of the store's
+impl<S> From<Loaded<S>> for CachedState<S> {
+    fn from(loaded: Loaded<S>) -> Self {
+        CachedState {
+            state: loaded.state,
+            version: loaded.version,
+            updated_at: loaded.updated_at,
+        }
+    }
+}
+
+/// Counts a use of the `StateCache` (`hit`, `miss`, `stale`).
+fn count_kept_state(result: &'static str) {
+    metrics::counter!("chronicle_state_cache_total", "result" => result).increment(1);
+}
+
+/// Takes a snapshot of `state` (the stream's state after `last`) when the
+/// append from `before_version` to `last` crossed a multiple of the store's
 /// snapshot interval. A snapshot is a cache: failing to write one is
 /// logged, never an error for the command.
 async fn maybe_snapshot<A: Aggregate>(
     store: &EventStore,
     stream_id: &str,
-    before: &Loaded<A::State>,
-    events: &[A::Event],
-    recorded: &[RecordedEvent],
+    before_version: i32,
+    state: &A::State,
+    last: &RecordedEvent,
 ) {
     let every = store.snapshot_every();
-    let Some(last) = recorded.last() else { return };
-    if before.version / every == last.version / every {
+    if before_version / every == last.version / every {
         return;
     }
-    let state = events.iter().fold(before.state.clone(), A::evolve);
-    let Ok(state) = serde_json::to_value(&state) else {
+    let Ok(state) = serde_json::to_value(state) else {
         return;
     };
     let snapshot = Snapshot {
@@ -337,33 +356,24 @@ async fn execute_inner<A: Aggregate>(
         // The state this instance's last command on the stream left, if it
         // is still kept (and, with `expectedVersion`, at that version: if
         // not, only the stream can say whether the caller is behind).
-        let cached = if (creates && attempt == 1) || !trust_cache {
+        let first_creation = creates && attempt == 1;
+        let cached = if first_creation || !trust_cache {
             None
         } else {
-            states
+            let kept = states
                 .take::<A::State>(A::STREAM_TYPE, A::STATE_SCHEMA_VERSION, stream_id)
-                .filter(|c| ctx.expected_version.is_none_or(|v| v == c.version))
+                .filter(|c| ctx.expected_version.is_none_or(|v| v == c.version));
+            count_kept_state(if kept.is_some() { "hit" } else { "miss" });
+            kept
         };
         let from_cache = cached.is_some();
-        if !(creates && attempt == 1) && trust_cache {
-            let result = if from_cache { "hit" } else { "miss" };
-            metrics::counter!("chronicle_state_cache_total", "result" => result).increment(1);
-        }
         let loaded = match cached {
-            Some(c) => Loaded {
-                state: c.state,
-                version: c.version,
-                updated_at: c.updated_at,
-                snapshot_version: None,
-                events_read: 0,
-            },
-            None if creates && attempt == 1 => Loaded {
+            Some(kept) => kept.into(),
+            None if first_creation => Loaded::from(CachedState {
                 state: A::State::default(),
                 version: 0,
                 updated_at: None,
-                snapshot_version: None,
-                events_read: 0,
-            },
+            }),
             None => load_stream::<A>(store, stream_id, LoadTarget::Latest).await?,
         };
         if let Some(expected) = ctx.expected_version
@@ -380,19 +390,15 @@ async fn execute_inner<A: Aggregate>(
             // kept state that is stale: judge the command again on the
             // stream as stored.
             Err(_) if from_cache => {
-                metrics::counter!("chronicle_state_cache_total", "result" => "stale").increment(1);
+                count_kept_state("stale");
                 trust_cache = false;
                 attempt -= 1;
                 continue;
             }
             Err(e) => {
                 if loaded.version > 0 {
-                    states.put(
-                        A::STREAM_TYPE,
-                        A::STATE_SCHEMA_VERSION,
-                        stream_id,
-                        cached_state(loaded),
-                    );
+                    let kept = CachedState::from(loaded);
+                    states.put(A::STREAM_TYPE, A::STATE_SCHEMA_VERSION, stream_id, kept);
                 }
                 return Err(CommandError::refused(&e));
             }
@@ -408,9 +414,9 @@ async fn execute_inner<A: Aggregate>(
             .await
         {
             Ok(AppendOutcome::Appended(recorded)) => {
-                maybe_snapshot::<A>(store, stream_id, &loaded, &events, &recorded).await;
                 if let Some(last) = recorded.last() {
                     let state = events.iter().fold(loaded.state, A::evolve);
+                    maybe_snapshot::<A>(store, stream_id, loaded.version, &state, last).await;
                     let after = CachedState {
                         state,
                         version: last.version,
@@ -442,7 +448,7 @@ async fn execute_inner<A: Aggregate>(
             // appended): judge the command again on the stream as stored,
             // at once. This is not a lost race, and costs no attempt.
             Err(StoreError::Concurrency { .. }) if from_cache => {
-                metrics::counter!("chronicle_state_cache_total", "result" => "stale").increment(1);
+                count_kept_state("stale");
                 trust_cache = false;
                 attempt -= 1;
             }
