@@ -151,17 +151,11 @@ impl Subscriber {
         counters: Arc<Counters>,
         record: bool,
     ) -> anyhow::Result<Subscriber> {
-        let ws = connect(addr).await?;
-        let (mut sink, stream) = ws.split();
-        for (k, (id, version)) in orders.iter().enumerate() {
-            let msg = json!({"id": format!("s{k}"), "type": "subscribe",
-                "payload": {"query": ORDER_UPDATED, "variables": {"id": id, "v": version}}});
-            sink.feed(Message::Text(msg.to_string().into())).await?;
-        }
-        sink.flush().await?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let reader = tokio::spawn(read_loop(stream, stop.clone(), counters, record));
-        Ok(Subscriber { sink, reader, stop })
+        let subscribes = orders.iter().enumerate().map(|(k, (id, version))| {
+            json!({"id": format!("s{k}"), "type": "subscribe",
+                "payload": {"query": ORDER_UPDATED, "variables": {"id": id, "v": version}}})
+        });
+        Subscriber::open_with(addr, subscribes, counters, record).await
     }
 
     /// A WebSocket subscribed to `projectionUpdated` of `order_details`:
@@ -170,13 +164,26 @@ impl Subscriber {
         addr: SocketAddr,
         counters: Arc<Counters>,
     ) -> anyhow::Result<Subscriber> {
+        let subscribe = json!({"id": "n", "type": "subscribe",
+            "payload": {"query": PROJECTION_UPDATED}});
+        Subscriber::open_with(addr, [subscribe], counters, true).await
+    }
+
+    /// A WebSocket that sent `subscribes`, its reader in a task.
+    async fn open_with(
+        addr: SocketAddr,
+        subscribes: impl IntoIterator<Item = Value>,
+        counters: Arc<Counters>,
+        record: bool,
+    ) -> anyhow::Result<Subscriber> {
         let ws = connect(addr).await?;
         let (mut sink, stream) = ws.split();
-        let msg = json!({"id": "n", "type": "subscribe",
-            "payload": {"query": PROJECTION_UPDATED}});
-        sink.send(Message::Text(msg.to_string().into())).await?;
+        for msg in subscribes {
+            sink.feed(Message::Text(msg.to_string().into())).await?;
+        }
+        sink.flush().await?;
         let stop = Arc::new(AtomicBool::new(false));
-        let reader = tokio::spawn(read_loop(stream, stop.clone(), counters, true));
+        let reader = tokio::spawn(read_loop(stream, stop.clone(), counters, record));
         Ok(Subscriber { sink, reader, stop })
     }
 

@@ -109,13 +109,6 @@ impl StateCache {
         );
     }
 
-    /// Forgets the state of `stream_id`.
-    pub fn forget(&self, stream_id: &str) {
-        if let Some(mut entries) = self.lock() {
-            entries.pop(stream_id);
-        }
-    }
-
     /// How many streams' states are kept.
     pub fn len(&self) -> usize {
         self.lock().map_or(0, |e| e.len())

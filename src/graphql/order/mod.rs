@@ -121,12 +121,37 @@ impl Order {
         Order(OrderSource::Row(d))
     }
 
-    fn state(&self) -> &order::Order {
+    /// What either source holds, borrowed.
+    fn view(&self) -> View<'_> {
         match &self.0 {
-            OrderSource::Row(d) => &d.order,
-            OrderSource::Folded(f) => &f.state,
+            OrderSource::Row(d) => View {
+                id: &d.order_id,
+                state: &d.order,
+                version: d.version,
+                created_at: d.created_at,
+                updated_at: d.updated_at,
+            },
+            OrderSource::Folded(f) => View {
+                id: &f.id,
+                state: &f.state,
+                version: f.version,
+                created_at: f.created_at,
+                updated_at: f.updated_at,
+            },
         }
     }
+
+    fn state(&self) -> &order::Order {
+        self.view().state
+    }
+}
+
+struct View<'a> {
+    id: &'a str,
+    state: &'a order::Order,
+    version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 /// An order as a client sees it.
@@ -134,10 +159,7 @@ impl Order {
 impl Order {
     /// The order's id (a UUID).
     async fn id(&self) -> ID {
-        ID(match &self.0 {
-            OrderSource::Row(d) => d.order_id.clone(),
-            OrderSource::Folded(f) => f.id.clone(),
-        })
+        ID(self.view().id.to_owned())
     }
 
     /// Whose order it is.
@@ -177,26 +199,17 @@ impl Order {
 
     /// The number of events applied: the stream version this state reflects.
     async fn version(&self) -> i32 {
-        match &self.0 {
-            OrderSource::Row(d) => d.version,
-            OrderSource::Folded(f) => f.version,
-        }
+        self.view().version
     }
 
     /// When the order was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        match &self.0 {
-            OrderSource::Row(d) => d.created_at,
-            OrderSource::Folded(f) => f.created_at,
-        }
+        self.view().created_at
     }
 
     /// When its last (applied) event was recorded.
     async fn updated_at(&self) -> DateTime<Utc> {
-        match &self.0 {
-            OrderSource::Row(d) => d.updated_at,
-            OrderSource::Folded(f) => f.updated_at,
-        }
+        self.view().updated_at
     }
 }
 
