@@ -44,11 +44,17 @@ pub struct StateCache {
 }
 
 impl StateCache {
-    /// A cache of at most `capacity` streams (0: none kept).
+    /// A cache of at most `capacity` streams (0: none kept). Its map grows
+    /// as streams are kept rather than being sized for `capacity` up front
+    /// (`EventStore::open` makes a default one that `with_state_cache` may
+    /// replace at once, while the appender's copy of the store keeps it).
     pub fn new(capacity: usize) -> StateCache {
         StateCache {
-            entries: std::num::NonZeroUsize::new(capacity)
-                .map(|n| Arc::new(Mutex::new(lru::LruCache::new(n)))),
+            entries: std::num::NonZeroUsize::new(capacity).map(|n| {
+                let mut entries = lru::LruCache::unbounded();
+                entries.resize(n);
+                Arc::new(Mutex::new(entries))
+            }),
         }
     }
 
