@@ -16,7 +16,7 @@ use crate::db::Db;
 use crate::domain::order::OrderAggregate;
 use crate::graphql::{AppSchema, build_schema};
 use crate::projections::cache::ReadCache;
-use crate::projections::{self, EngineConfig, Projection, ReadModels, Tasks, default_projections};
+use crate::projections::{self, EngineConfig, Projection, ReadModels, Tasks};
 use crate::store::{EventStore, Upcasters};
 use tokio::sync::broadcast;
 
@@ -68,6 +68,9 @@ pub struct Config {
     pub instance_id: String,
     /// Relay every event to NATS JetStream (off when `None`).
     pub nats: Option<crate::relay::RelayConfig>,
+    /// PostgreSQL connections of the request pool kept open (its floor;
+    /// see [`Db::connect_pool`]).
+    pub db_min_connections: u32,
 }
 
 impl Config {
@@ -89,6 +92,7 @@ impl Config {
             read_cache_entries: crate::projections::cache::DEFAULT_ENTRIES,
             instance_id: crate::projections::default_instance_id(),
             nats: None,
+            db_min_connections: crate::db::DEFAULT_MIN_CONNECTIONS,
         }
     }
 }
@@ -146,13 +150,24 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Connections of the projection workers' pool: one per projection (a
+/// worker holds one through its batch) and one for the shared read of the
+/// log.
+fn engine_connections(projections: usize) -> u32 {
+    (projections as u32).saturating_add(1).clamp(2, 16)
+}
+
 /// Connects, migrates and assembles the application state.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     crate::projections::check_instance_id(&config.instance_id)
         .map_err(|e| anyhow::anyhow!("--instance-id: {e}"))?;
-    let db = Db::connect(&config.database_url)
-        .await
-        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+    let db = Db::connect_pool(
+        &config.database_url,
+        config.db_min_connections,
+        crate::db::PG_MAX_CONNECTIONS,
+    )
+    .await
+    .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
     migrate(&db).await?;
     let store = EventStore::open(db.clone(), config.upcasters.clone())
         .await
@@ -162,18 +177,33 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let metrics = metrics_handle();
     let auth = Authenticator::new(config.jwt_secret.as_deref());
     let (notices, _) = broadcast::channel(NOTICE_BUFFER);
+    let cache = ReadCache::new(config.read_cache_entries);
     let mut projections = config
         .projections
         .clone()
-        .unwrap_or_else(default_projections);
+        .unwrap_or_else(|| projections::projections_with(Some(&cache)));
     if let Some(nats) = &config.nats {
         // Connects on its first batch: the server starts with NATS down.
         let relay = crate::relay::NatsRelay::new(nats.clone())
             .map_err(|e| anyhow::anyhow!("--nats-*: {e}"))?;
         projections.push(Arc::new(relay));
     }
+    // The projection workers' own connections, all kept open: requests
+    // can neither take them nor make a batch wait for a new one (a burst
+    // of requests grew the shared pool, and the next batch paid ~90 ms for
+    // its connection, in every subscriber's delivery). SQLite: the same
+    // database handle, for its one writer lock.
+    let engine_db = if db.is_postgres() {
+        let n = engine_connections(projections.len());
+        Db::connect_pool(&config.database_url, n, n)
+            .await
+            .context("connecting the projection workers")?
+    } else {
+        db.clone()
+    };
     let read = ReadModels {
         store: store.clone(),
+        engine_db,
         notices,
         router: Default::default(),
         projections: Arc::new(projections),
@@ -181,7 +211,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         jobs: Default::default(),
         poll_interval: config.engine.poll_interval,
         tasks: Tasks::default(),
-        cache: ReadCache::new(config.read_cache_entries),
+        cache,
         tail: Default::default(),
         leaders: crate::projections::Leaders::new(&config.instance_id),
     };

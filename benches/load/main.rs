@@ -982,10 +982,15 @@ impl Run<'_> {
         let json = raw.mean_event_json_bytes().await?;
         let get = |name: &str| sizes.iter().find(|(n, _)| n == name).map_or(0, |(_, b)| *b) as f64;
         let events_bytes = get("events");
-        let read_models: f64 = ["order_details", "customer_order_history", "sales_stats"]
-            .iter()
-            .map(|n| get(n))
-            .sum();
+        let read_models: f64 = [
+            "order_details",
+            "order_detail_lines",
+            "customer_order_history",
+            "sales_stats",
+        ]
+        .iter()
+        .map(|n| get(n))
+        .sum();
         let all: f64 = sizes.iter().map(|(_, b)| *b as f64).sum();
         let mut t = Table::new(
             format!("7. Bytes on disk — {title}"),
@@ -1012,7 +1017,7 @@ impl Run<'_> {
             ratio(events_bytes / events, json),
         ]);
         t.row(vec![
-            "read models (order_details, customer_order_history, sales_stats) + indexes".into(),
+            "read models (order_details and its lines, customer_order_history, sales_stats) + indexes".into(),
             bytes(read_models),
             format!("{:.0}", read_models / events),
             format!("{:.0}", read_models / orders),
@@ -1161,10 +1166,10 @@ impl Run<'_> {
             )
             .await?;
         raw.create_raw_order_details().await?;
-        let (items, total) = raw.pending_order_details_row().await?;
+        let (lines, total) = raw.pending_order_details_row().await?;
         progress(format!("5. raw batched INSERTs of {rows} rows"));
         let base = raw
-            .raw_batched_order_details(rows.max(1) as usize, &items, &total)
+            .raw_batched_order_details(rows.max(1) as usize, &lines, &total)
             .await?;
         let mut t = Table::new(
             "5. Projection rebuild vs raw batched INSERTs of the same rows",

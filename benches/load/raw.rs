@@ -15,8 +15,10 @@ use crate::stats::{Stats, run_load, us};
 
 /// The scratch copy of `events` the raw INSERT baseline writes.
 const RAW_EVENTS: &str = "bench_raw_events";
-/// The scratch copy of `order_details` the raw batched INSERTs write.
+/// The scratch copies of `order_details` and `order_detail_lines` the raw
+/// batched INSERTs write.
 const RAW_ORDER_DETAILS: &str = "bench_raw_order_details";
+const RAW_ORDER_LINES: &str = "bench_raw_order_detail_lines";
 /// Rows per transaction of the fill.
 const FILL_BATCH: u64 = 50_000;
 /// Rows per transaction of the rebuild baseline (the rebuild's batch).
@@ -33,6 +35,15 @@ pub struct RawDb {
     pub conn: DatabaseConnection,
     /// SQLite's one-writer discipline (the server's write lock).
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// One line of an order as `order_detail_lines` holds it.
+#[derive(Clone, Debug)]
+pub struct RawLine {
+    sku: String,
+    name: String,
+    unit_price: String,
+    quantity: i32,
 }
 
 /// One real event row (as the server stored it), as JSON values.
@@ -294,60 +305,94 @@ impl RawDb {
         self.scalar_i64("SELECT COUNT(*) FROM events", vec![]).await
     }
 
-    /// Creates the scratch copy of `order_details` (columns, keys, indexes).
+    /// Creates the scratch copies of `order_details` and its lines
+    /// (columns, keys, indexes).
     pub async fn create_raw_order_details(&self) -> anyhow::Result<()> {
-        if self.pg() {
-            self.conn
-                .execute_unprepared(&format!(
-                    "CREATE TABLE {RAW_ORDER_DETAILS} (LIKE order_details INCLUDING ALL)"
+        for (table, copy) in [
+            ("order_details", RAW_ORDER_DETAILS),
+            ("order_detail_lines", RAW_ORDER_LINES),
+        ] {
+            if self.pg() {
+                self.conn
+                    .execute_unprepared(&format!(
+                        "CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"
+                    ))
+                    .await?;
+                continue;
+            }
+            let rows = self
+                .conn
+                .query_all_raw(self.stmt(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL \
+                     ORDER BY type DESC",
+                    vec![table.into()],
                 ))
                 .await?;
-            return Ok(());
-        }
-        let rows = self
-            .conn
-            .query_all_raw(self.stmt(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = 'order_details' AND sql IS NOT NULL \
-                 ORDER BY type DESC",
-                vec![],
-            ))
-            .await?;
-        for row in rows {
-            let sql: String = row.try_get_by_index(0)?;
-            self.conn
-                .execute_unprepared(&sql.replace("order_details", RAW_ORDER_DETAILS))
-                .await?;
+            for row in rows {
+                let sql: String = row.try_get_by_index(0)?;
+                self.conn
+                    .execute_unprepared(&sql.replace(table, copy))
+                    .await?;
+            }
         }
         Ok(())
     }
 
-    /// The items JSON and total of the newest PENDING `order_details` row
-    /// (a filler order's, as the projection wrote it).
-    pub async fn pending_order_details_row(&self) -> anyhow::Result<(serde_json::Value, String)> {
-        let cast = if self.pg() { "::text" } else { "" };
-        let sql = format!(
-            "SELECT items{cast}, total_amount FROM order_details WHERE status = 'PENDING' \
-             ORDER BY generation DESC LIMIT 1"
-        );
+    /// The lines (sku, name, unit price, quantity) and total of the newest
+    /// PENDING `order_details` row (a filler order's, as the projection
+    /// wrote it).
+    pub async fn pending_order_details_row(&self) -> anyhow::Result<(Vec<RawLine>, String)> {
         let row = self
             .conn
-            .query_one_raw(self.stmt(sql, vec![]))
+            .query_one_raw(self.stmt(
+                "SELECT generation, order_id, total_amount FROM order_details \
+                 WHERE status = 'PENDING' ORDER BY generation DESC LIMIT 1",
+                vec![],
+            ))
             .await?
             .context("no PENDING order_details row")?;
-        let items: String = row.try_get_by_index(0)?;
-        Ok((serde_json::from_str(&items)?, row.try_get_by_index(1)?))
+        let (generation, order_id, total): (i32, String, String) = (
+            row.try_get_by_index(0)?,
+            row.try_get_by_index(1)?,
+            row.try_get_by_index(2)?,
+        );
+        let lines = self
+            .conn
+            .query_all_raw(self.stmt(
+                format!(
+                    "SELECT sku, name, unit_price, quantity FROM order_detail_lines \
+                     WHERE generation = {} AND order_id = {} ORDER BY added_version, line_index",
+                    self.ph(1),
+                    self.ph(2)
+                ),
+                vec![generation.into(), order_id.into()],
+            ))
+            .await?
+            .into_iter()
+            .map(|r| {
+                Ok(RawLine {
+                    sku: r.try_get_by_index(0)?,
+                    name: r.try_get_by_index(1)?,
+                    unit_price: r.try_get_by_index(2)?,
+                    quantity: r.try_get_by_index(3)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<RawLine>>>()?;
+        Ok((lines, total))
     }
 
     /// `rows` read-model rows (shaped like the projection's rows for a
-    /// created order) in multi-row INSERTs, [`REBUILD_BATCH`] rows per
-    /// transaction, sequentially; the wall time.
+    /// created order: the order's row and a row per line) in multi-row
+    /// INSERTs, [`REBUILD_BATCH`] orders per transaction, sequentially;
+    /// the wall time.
     pub async fn raw_batched_order_details(
         &self,
         rows: usize,
-        items: &serde_json::Value,
+        lines: &[RawLine],
         total: &str,
     ) -> anyhow::Result<Stats> {
-        const COLS: usize = 14;
+        const COLS: usize = 13;
+        const LINE_COLS: usize = 8;
         let started = Instant::now();
         let mut latencies = Vec::new();
         let mut done = 0usize;
@@ -359,23 +404,16 @@ impl RawDb {
             while in_batch < batch {
                 let k = (batch - in_batch).min(ROWS_PER_STATEMENT);
                 let mut values: Vec<Value> = Vec::with_capacity(k * COLS);
-                let mut tuples = Vec::with_capacity(k);
+                let mut line_values: Vec<Value> = Vec::with_capacity(k * lines.len() * LINE_COLS);
                 for j in 0..k {
                     let i = (done + in_batch + j) as i64;
                     let now = chrono::Utc::now();
-                    tuples.push(format!(
-                        "({})",
-                        (1..=COLS)
-                            .map(|c| self.ph(j * COLS + c))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                    let order_id = uuid::Uuid::new_v4().to_string();
                     values.extend([
                         1i32.into(),
-                        uuid::Uuid::new_v4().to_string().into(),
+                        order_id.clone().into(),
                         "bench-customer".into(),
                         "PENDING".into(),
-                        items.clone().into(),
                         total.into(),
                         Value::String(None),
                         Value::String(None),
@@ -386,14 +424,34 @@ impl RawDb {
                         now.into(),
                         now.into(),
                     ]);
+                    for (n, l) in lines.iter().enumerate() {
+                        line_values.extend([
+                            1i32.into(),
+                            order_id.clone().into(),
+                            l.sku.clone().into(),
+                            l.name.clone().into(),
+                            l.unit_price.clone().into(),
+                            l.quantity.into(),
+                            1i32.into(),
+                            (n as i32).into(),
+                        ]);
+                    }
                 }
                 let sql = format!(
-                    "INSERT INTO {RAW_ORDER_DETAILS} (generation, order_id, customer_id, status, items, \
+                    "INSERT INTO {RAW_ORDER_DETAILS} (generation, order_id, customer_id, status, \
                      total_amount, tracking_number, payment_reference, cancel_reason, version, \
                      created_position, last_position, created_at, updated_at) VALUES {}",
-                    tuples.join(", ")
+                    self.tuples(k, COLS)
                 );
                 txn.execute_raw(self.stmt(sql, values)).await?;
+                for chunk in line_values.chunks(ROWS_PER_STATEMENT * LINE_COLS) {
+                    let sql = format!(
+                        "INSERT INTO {RAW_ORDER_LINES} (generation, order_id, sku, name, unit_price, \
+                         quantity, added_version, line_index) VALUES {}",
+                        self.tuples(chunk.len() / LINE_COLS, LINE_COLS)
+                    );
+                    txn.execute_raw(self.stmt(sql, chunk.to_vec())).await?;
+                }
                 in_batch += k;
             }
             txn.commit().await?;
@@ -401,6 +459,22 @@ impl RawDb {
             done += batch;
         }
         Ok(Stats::from_parts(rows as u64, started.elapsed(), latencies))
+    }
+
+    /// `rows` tuples of `cols` placeholders each: `(…), (…)`.
+    fn tuples(&self, rows: usize, cols: usize) -> String {
+        (0..rows)
+            .map(|j| {
+                format!(
+                    "({})",
+                    (1..=cols)
+                        .map(|c| self.ph(j * cols + c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Bytes on disk of each table with its indexes (scratch tables and

@@ -286,8 +286,18 @@ where
 
 /// The projections this server runs.
 pub fn default_projections() -> Vec<Arc<dyn Projection>> {
+    projections_with(None)
+}
+
+/// [`default_projections`], `order_details` continuing orders from the
+/// server's read cache where it can.
+pub fn projections_with(cache: Option<&cache::ReadCache>) -> Vec<Arc<dyn Projection>> {
+    let order_details = match cache {
+        Some(cache) => order_details::OrderDetails::with_cache(cache.clone()),
+        None => order_details::OrderDetails::default(),
+    };
     vec![
-        Arc::new(order_details::OrderDetails),
+        Arc::new(order_details),
         Arc::new(customer_order_history::CustomerOrderHistory),
         Arc::new(sales_stats::SalesStats),
     ]
@@ -410,7 +420,7 @@ impl ProjectionWorker {
     }
 
     fn db(&self) -> &Db {
-        self.read.store.db()
+        &self.read.engine_db
     }
 
     /// Reads the next batch after the checkpoint and applies it, with the
@@ -441,7 +451,12 @@ impl ProjectionWorker {
         let batch = self
             .read
             .tail
-            .read(&self.read.store, from, self.config.batch_size)
+            .read(
+                &self.read.store,
+                &self.read.engine_db,
+                from,
+                self.config.batch_size,
+            )
             .await?;
         self.process_read(from, &batch).await
     }
@@ -688,7 +703,7 @@ impl ProjectionWorker {
                     // wake-up, to keep the hot path short.
                     if last_live_check.elapsed() >= self.config.poll_interval {
                         last_live_check = tokio::time::Instant::now();
-                        match self.read.fresh_live_generation(name).await {
+                        match self.read.fresh_live_generation_on(self.db(), name).await {
                             Ok(live) if live != self.generation => return,
                             _ => {}
                         }
@@ -733,6 +748,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 pub struct ReadModels {
     /// The event store (and through it the database).
     pub store: EventStore,
+    /// The projection workers' database handle: on PostgreSQL a pool of
+    /// their own, kept open (see `app::build_state`); on SQLite the store's.
+    pub engine_db: Db,
     /// What projections applied, as it commits (for `projectionUpdated`).
     pub notices: broadcast::Sender<ProjectionNotice>,
     /// The same, routed to the watchers of each aggregate (for
@@ -892,10 +910,12 @@ struct TailRead {
 const REUSE_FOR: Duration = Duration::from_millis(50);
 
 impl SharedTail {
-    /// Up to `limit` events after `after`, in position order.
+    /// Up to `limit` events after `after`, in position order, read
+    /// through `db`.
     pub async fn read(
         &self,
         store: &EventStore,
+        db: &Db,
         after: i64,
         limit: u64,
     ) -> Result<Arc<Vec<RecordedEvent>>, StoreError> {
@@ -911,7 +931,7 @@ impl SharedTail {
                 .increment(1);
             return Ok(t.events.clone());
         }
-        let events = Arc::new(store.read_all(after, limit).await?);
+        let events = Arc::new(store.read_all_on(db, after, limit).await?);
         metrics::counter!("chronicle_projection_reads_total", "source" => "database").increment(1);
         *last = Some(TailRead {
             after,
@@ -975,7 +995,13 @@ impl ReadModels {
 
     /// The live generation as the database has it now (and remembered).
     pub async fn fresh_live_generation(&self, name: &str) -> Result<i32, DbErr> {
-        let generation = checkpoint::live_generation(self.db(), name).await?;
+        self.fresh_live_generation_on(self.db(), name).await
+    }
+
+    /// [`fresh_live_generation`](Self::fresh_live_generation) through `db`
+    /// (the workers ask through their own connections).
+    async fn fresh_live_generation_on(&self, db: &Db, name: &str) -> Result<i32, DbErr> {
+        let generation = checkpoint::live_generation(db, name).await?;
         self.cache.set_live(name, generation);
         Ok(generation)
     }
@@ -1067,7 +1093,7 @@ async fn lead(
     read.cache.set_owner(name, true);
     let work = async {
         while !leading.is_cancelled() {
-            match read.fresh_live_generation(name).await {
+            match read.fresh_live_generation_on(&read.engine_db, name).await {
                 Ok(generation) => {
                     ProjectionWorker::new(p.clone(), read, generation, config.clone())
                         .run(leading.clone())

@@ -142,6 +142,8 @@ pub async fn prepare(
         router: Default::default(),
         // Its reads are far behind the live workers': do not share them.
         tail: Default::default(),
+        // Nor their connections: a rebuild works through the request pool.
+        engine_db: read.db().clone(),
         ..read.clone()
     };
     let worker = ProjectionWorker::new(projection, &rebuild_read, generation, config.clone());

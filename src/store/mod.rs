@@ -662,11 +662,22 @@ impl EventStore {
     /// Up to `limit` events with a position greater than `after`, in
     /// position (= commit) order.
     pub async fn read_all(&self, after: i64, limit: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_all_on(&self.db, after, limit).await
+    }
+
+    /// [`read_all`](Self::read_all) through another handle on the same
+    /// database (the projection workers' own pool).
+    pub async fn read_all_on(
+        &self,
+        db: &Db,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let rows = events::Entity::find()
             .filter(events::Column::Position.gt(after))
             .order_by_asc(events::Column::Position)
             .limit(limit)
-            .all(self.db.conn())
+            .all(db.conn())
             .await?;
         rows.into_iter().map(|m| self.to_recorded(m)).collect()
     }

@@ -52,6 +52,9 @@ impl Server {
     /// the defaults.
     pub async fn start(url: &str, configure: impl FnOnce(&mut Config)) -> anyhow::Result<Server> {
         let mut config = Config::new(url);
+        // Tests run side by side on one PostgreSQL (100 connections): each
+        // server keeps two open and opens more as it needs them.
+        config.db_min_connections = 2;
         configure(&mut config);
         let state = chronicle::build_state(config)
             .await

@@ -117,6 +117,7 @@ async fn positions(endpoint: &Endpoint) -> anyhow::Result<HashMap<String, i64>> 
 /// model row for row. Call it when the instances are idle and caught up.
 async fn assert_read_models_equal_a_rebuild(db: &TestDb) {
     let mut config = chronicle::Config::new(db.url.clone());
+    config.db_min_connections = 2;
     config.start_projections = false;
     let state = chronicle::build_state(config)
         .await
@@ -336,6 +337,7 @@ async fn two_instances_share_what_each_writes() {
     }
     let log: Vec<i64> = {
         let mut config = chronicle::Config::new(db.url.clone());
+        config.db_min_connections = 2;
         config.start_projections = false;
         let state = chronicle::build_state(config).await.unwrap();
         let events = state.store.read_all(start - 1, 10_000).await.unwrap();

@@ -131,6 +131,7 @@ async fn shutdown_is_bounded_and_closes_websockets_with_1001() {
     use tokio_tungstenite::tungstenite::Message;
     let db = TestDb::new(Backend::Sqlite).await;
     let mut config = Config::new(db.url.clone());
+    config.db_min_connections = 2;
     config.edge.shutdown_grace = Duration::from_secs(1);
     // Long enough that only the shutdown can end the half-sent request.
     config.edge.header_read_timeout = Duration::from_secs(60);

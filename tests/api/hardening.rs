@@ -358,7 +358,7 @@ impl Projection for Panicky {
         "panicky"
     }
     fn handles(&self, stream_type: &str, event_type: &str) -> bool {
-        OrderDetails.handles(stream_type, event_type)
+        OrderDetails::default().handles(stream_type, event_type)
     }
     async fn apply_batch(
         &self,
@@ -369,13 +369,15 @@ impl Projection for Panicky {
         if events.iter().any(|e| e.event_type == "OrderPlaced") {
             panic!("injected panic on OrderPlaced");
         }
-        OrderDetails.apply_batch(txn, generation, events).await
+        OrderDetails::default()
+            .apply_batch(txn, generation, events)
+            .await
     }
     async fn clear(&self, txn: &DatabaseTransaction, generation: i32) -> Result<(), DbErr> {
-        OrderDetails.clear(txn, generation).await
+        OrderDetails::default().clear(txn, generation).await
     }
     async fn dump(&self, db: &Db, generation: i32) -> Result<Vec<Value>, DbErr> {
-        OrderDetails.dump(db, generation).await
+        OrderDetails::default().dump(db, generation).await
     }
 }
 

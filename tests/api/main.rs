@@ -21,6 +21,7 @@ mod hardening;
 mod http;
 mod lifecycle;
 mod limits;
+mod migrations;
 mod paging;
 mod projections;
 mod relay;

@@ -77,7 +77,7 @@ fn faulty() -> (Arc<Faulty>, Arc<AtomicI64>, Arc<AtomicBool>) {
     let fail_at = Arc::new(AtomicI64::new(-1));
     let fail_placed = Arc::new(AtomicBool::new(false));
     let p = Arc::new(Faulty {
-        inner: OrderDetails,
+        inner: OrderDetails::default(),
         fail_at: fail_at.clone(),
         fail_placed: fail_placed.clone(),
         batches: Arc::default(),
@@ -154,12 +154,17 @@ async fn a_batch_interrupted_mid_way_resumes_to_the_same_state_as_a_rebuild(back
     assert_eq!(status.last_error, None);
 
     // A rebuild from scratch into another generation matches exactly.
-    let rebuild = ProjectionWorker::new(Arc::new(OrderDetails), &app.state.read, 99, config);
+    let rebuild = ProjectionWorker::new(
+        Arc::new(OrderDetails::default()),
+        &app.state.read,
+        99,
+        config,
+    );
     rebuild.ensure_checkpoint().await.unwrap();
     assert_eq!(drain(&rebuild).await, Outcome::Idle);
     let db = app.state.store.db();
     let served = projection.dump(db, live).await.unwrap();
-    let fresh = OrderDetails.dump(db, 99).await.unwrap();
+    let fresh = OrderDetails::default().dump(db, 99).await.unwrap();
     assert_eq!(served.len(), 6);
     assert_eq!(served, fresh);
 }
@@ -345,4 +350,68 @@ async fn appends_within_the_batch_interval_share_one_batch(backend: Backend) {
         "applied within about one interval"
     );
     assert_eq!(*batches.lock().unwrap(), vec![1, 3]);
+}
+
+/// PostgreSQL: the projection workers have connections of their own, kept
+/// open. With every connection of the request pool taken (a burst of slow
+/// requests), an order another instance creates still reaches
+/// `order_details` at once: no batch waits for the request pool (whose
+/// acquire timeout is 30 s) or for a new connection. (On SQLite the
+/// workers share the store's handle, for its one writer lock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projections_keep_up_while_requests_hold_every_pooled_connection() {
+    use chronicle::commands::{self, CommandContext};
+    use chronicle::domain::order::{OrderAggregate, OrderCommand, OrderId, OrderLine};
+    use chronicle::store::{EventStore, Upcasters};
+    use sea_orm::TransactionTrait;
+
+    if postgres_base_url().is_none() {
+        eprintln!("skipped: TEST_DATABASE_URL is not set, so this PostgreSQL test did not run");
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let mut notices = app.state.read.notices.subscribe();
+    // Every connection the request pool will hand out (some are held for
+    // good already: the leaderships', the listener's).
+    let mut held = Vec::new();
+    while let Ok(txn) =
+        tokio::time::timeout(Duration::from_secs(2), app.state.db.conn().begin()).await
+    {
+        held.push(txn.unwrap());
+        assert!(held.len() <= chronicle::db::PG_MAX_CONNECTIONS as usize);
+    }
+    assert!(!held.is_empty());
+    let url = app.state.config.database_url.clone();
+    let other = EventStore::open(
+        chronicle::db::Db::connect(&url).await.unwrap(),
+        Upcasters::new().with::<OrderAggregate>(),
+    )
+    .await
+    .unwrap();
+    let id = OrderId::from_uuid(uuid::Uuid::new_v4());
+    let create = OrderCommand::CreateOrder {
+        customer_id: "c-1".into(),
+        items: vec![OrderLine {
+            sku: "A".into(),
+            name: "a".into(),
+            unit_price: rust_decimal::Decimal::ONE,
+            quantity: 1,
+        }],
+    };
+    commands::execute::<OrderAggregate>(&other, &id, &create, &CommandContext::default())
+        .await
+        .unwrap();
+    let wanted = id.to_string();
+    let notice = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = notices.recv().await.expect("notices");
+            if n.projection == "order_details" && n.aggregate_id == wanted {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("order_details applied the order while requests held the whole pool");
+    assert_eq!(notice.version, 1);
+    drop(held);
 }

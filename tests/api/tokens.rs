@@ -120,6 +120,7 @@ async fn tokens_are_checked_strictly_and_refused_with_fixed_messages() {
 async fn a_short_secret_is_refused_at_start_up() {
     let db = TestDb::new(Backend::Sqlite).await;
     let mut config = chronicle::Config::new(db.url.clone());
+    config.db_min_connections = 2;
     config.jwt_secret = Some("k".repeat(31));
     let state = chronicle::build_state(config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
