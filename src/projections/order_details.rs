@@ -63,9 +63,9 @@ pub(crate) mod lines {
     #[sea_orm(table_name = "order_detail_lines")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
-        pub generation: i32,
-        #[sea_orm(primary_key, auto_increment = false)]
         pub order_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub generation: i32,
         #[sea_orm(primary_key, auto_increment = false)]
         pub sku: String,
         pub name: String,
