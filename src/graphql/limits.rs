@@ -4,20 +4,17 @@
 //! fragment is measured once and memoised, arithmetic saturates, and a
 //! fragment cycle counts as nothing here (validation refuses it next).
 //!
-//! Installed as a schema extension (`prepare_request` hook: before
-//! async-graphql's own parse-time recursion check and its validation, both
-//! of which walk every expansion of every fragment spread). The
-//! limits come from the request's data (the HTTP layer puts the configured
-//! [`Limits`] there); a request without them gets [`Limits::default`].
+//! Checked by [`super::AppSchema`] on every request of every transport,
+//! before async-graphql's own parse-time recursion check and its
+//! validation, both of which walk every expansion of every fragment spread.
+//! The limits come from the request's data (the HTTP layer puts the
+//! configured [`Limits`] there) or the WebSocket session's; a request
+//! without them gets [`Limits::default`].
 
-use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet,
 };
@@ -301,42 +298,25 @@ pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
     }
 }
 
-/// The schema extension that enforces [`Limits`] before validation. It
-/// also keeps the parsed documents of recent (short) queries: clients send
-/// the same few documents over and over, and parsing was the largest single
-/// cost of a small query.
-pub struct LimitsExtension {
-    parsed: Arc<Mutex<lru::LruCache<String, ExecutableDocument>>>,
-}
+/// The parsed documents of recent (short) queries: clients send the same
+/// few documents over and over, and parsing was the largest single cost of
+/// a small query.
+pub struct ParsedDocuments(Mutex<lru::LruCache<String, ExecutableDocument>>);
 
 /// Documents kept parsed, and the longest query text kept (so the cache
 /// holds at most about 2 MiB of query text and its trees).
 const PARSED_DOCUMENTS: usize = 512;
 const MAX_CACHED_QUERY: usize = 4 * 1024;
 
-impl Default for LimitsExtension {
+impl Default for ParsedDocuments {
     fn default() -> Self {
-        LimitsExtension {
-            parsed: Arc::new(Mutex::new(lru::LruCache::new(
-                PARSED_DOCUMENTS.try_into().expect("non-zero"),
-            ))),
-        }
+        ParsedDocuments(Mutex::new(lru::LruCache::new(
+            PARSED_DOCUMENTS.try_into().expect("non-zero"),
+        )))
     }
 }
 
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck {
-            parsed: self.parsed.clone(),
-        })
-    }
-}
-
-struct LimitsCheck {
-    parsed: Arc<Mutex<lru::LruCache<String, ExecutableDocument>>>,
-}
-
-impl LimitsCheck {
+impl ParsedDocuments {
     /// Hands a cached parse of the query to the request, or parses it (and
     /// keeps the result when the query is short and parses).
     fn parse(&self, request: &mut Request) {
@@ -344,7 +324,7 @@ impl LimitsCheck {
             return;
         }
         let cached = self
-            .parsed
+            .0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&request.query)
@@ -354,7 +334,7 @@ impl LimitsCheck {
             None => {
                 if let Ok(document) = request.parsed_query() {
                     let document = document.clone();
-                    self.parsed
+                    self.0
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .put(request.query.clone(), document);
@@ -362,43 +342,30 @@ impl LimitsCheck {
             }
         }
     }
-}
 
-#[async_trait::async_trait]
-impl Extension for LimitsCheck {
-    /// Runs before async-graphql's own parse-time checks, some of which walk
-    /// every fragment expansion: the document is parsed here once (and
-    /// handed on parsed), measured, and refused if over a limit.
-    async fn prepare_request(
+    /// Parses the request's document once (it is handed on parsed),
+    /// measures what will run and refuses it if over a limit. This runs
+    /// before async-graphql's own parse-time checks and its validation,
+    /// some of which walk every expansion of every fragment spread.
+    pub fn check(
         &self,
-        ctx: &ExtensionContext<'_>,
+        registry: &Registry,
         mut request: Request,
-        next: NextPrepareRequest<'_>,
+        limits: &Limits,
     ) -> ServerResult<Request> {
-        let limits = request
-            .data
-            .get(&TypeId::of::<Limits>())
-            .and_then(|d| d.downcast_ref::<Limits>())
-            .or_else(|| ctx.data_opt::<Limits>())
-            .cloned()
-            .unwrap_or_default();
-        let wanted = request.operation_name.clone();
+        let wanted = request.operation_name.take();
         let variables = std::mem::take(&mut request.variables);
         self.parse(&mut request);
         let checked = match request.parsed_query() {
             // async-graphql reports the syntax error itself.
             Err(_) => Ok(()),
-            Ok(document) => check_document(
-                &ctx.schema_env.registry,
-                document,
-                wanted.as_deref(),
-                &variables,
-                &limits,
-            ),
+            Ok(document) => {
+                check_document(registry, document, wanted.as_deref(), &variables, limits)
+            }
         };
         request.variables = variables;
-        checked?;
-        next.run(ctx, request).await
+        request.operation_name = wanted;
+        checked.map(|()| request)
     }
 }
 

@@ -4,54 +4,23 @@
 //! backends would disagree. The check runs before parsing, on the query
 //! text (raw or escaped NULs) and on every variable, key or value.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
-use async_graphql::{Pos, Request, ServerResult, Value};
+use async_graphql::{Pos, Request, ServerError, Value};
 
 use super::error::ApiError;
 
-/// The extension factory (install with `SchemaBuilder::extension`).
-pub struct RefuseNul;
-
-impl ExtensionFactory for RefuseNul {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RefuseNulExtension)
+/// Refuses a request with a NUL anywhere in its query text or variables
+/// (checked first, before the document is parsed; see [`super::AppSchema`]).
+pub(super) fn refuse_nul(request: &Request) -> Result<(), ServerError> {
+    if query_has_nul(&request.query)
+        || request
+            .variables
+            .iter()
+            .any(|(k, v)| k.contains('\0') || value_has_nul(v))
+    {
+        let error = ApiError::validation("strings must not contain NUL characters (\\u0000)");
+        return Err(async_graphql::Error::from(error).into_server_error(Pos::default()));
     }
-}
-
-struct RefuseNulExtension;
-
-#[async_trait::async_trait]
-impl Extension for RefuseNulExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if query_has_nul(&request.query)
-            || request
-                .variables
-                .iter()
-                .any(|(k, v)| k.contains('\0') || value_has_nul(v))
-        {
-            return Err(
-                ApiError::validation("strings must not contain NUL characters (\\u0000)")
-                    .into_server_error(),
-            );
-        }
-        next.run(ctx, request).await
-    }
-}
-
-impl ApiError {
-    /// This error as a request-level error (before any field runs).
-    fn into_server_error(self) -> async_graphql::ServerError {
-        async_graphql::Error::from(self).into_server_error(Pos::default())
-    }
+    Ok(())
 }
 
 /// A raw NUL, or an escape that decodes to one (`\u0000`, `\u{0}`).

@@ -349,6 +349,59 @@ async fn order_updated_on_an_unknown_order_is_not_found() {
     }
 }
 
+/// The request guards hold on both WebSocket protocols as over HTTP: a NUL
+/// (in the text or in a variable) and a shape over the limits are refused
+/// before anything runs, and the socket carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn websocket_operations_meet_the_guards_of_http() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.limits.max_aliases = 2).await;
+    let refused = [
+        (
+            "subscription { events(afterPosition: \"\\u0000\") { position } }",
+            json!({}),
+            "NUL",
+        ),
+        (
+            "subscription { events(afterPosition: \"0\") { position } }",
+            json!({"unused": ["a\u{0}"]}),
+            "NUL",
+        ),
+        (
+            "subscription { e: events(afterPosition: \"0\") { a: position b: position } }",
+            json!({}),
+            "maxAliases",
+        ),
+        (
+            "{ a: __typename b: __typename c: __typename }",
+            json!({}),
+            "maxAliases",
+        ),
+    ];
+    // The first message of operation `id` other than its `complete`.
+    async fn answer(ws: &mut WsClient, id: &str) -> String {
+        loop {
+            let message = ws.next_message().await;
+            if message["id"] == id && message["type"] != "complete" {
+                return message.to_string();
+            }
+        }
+    }
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = app.ws(protocol, json!({})).await;
+        for (n, (query, variables, wanted)) in refused.iter().enumerate() {
+            ws.subscribe(&n.to_string(), query, variables.clone()).await;
+            let text = answer(&mut ws, &n.to_string()).await;
+            assert!(text.contains("VALIDATION"), "{protocol} {query}: {text}");
+            assert!(text.contains(wanted), "{protocol} {query}: {text}");
+        }
+        // Within the limits, on the same socket: answered.
+        ws.subscribe("ok", "{ a: __typename b: __typename }", json!({}))
+            .await;
+        let text = answer(&mut ws, "ok").await;
+        assert!(text.contains("\"a\":\"Query\""), "{protocol}: {text}");
+    }
+}
+
 /// `order_details`, except that it panics on every OrderPlaced.
 struct Panicky;
 
