@@ -12,7 +12,6 @@
 //! without them gets [`Limits::default`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_graphql::parser::types::{
@@ -298,74 +297,34 @@ pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
     }
 }
 
-/// The parsed documents of recent (short) queries: clients send the same
-/// few documents over and over, and parsing was the largest single cost of
-/// a small query.
-pub struct ParsedDocuments(Mutex<lru::LruCache<String, ExecutableDocument>>);
-
-/// Documents kept parsed, and the longest query text kept (so the cache
-/// holds at most about 2 MiB of query text and its trees).
-const PARSED_DOCUMENTS: usize = 512;
-const MAX_CACHED_QUERY: usize = 4 * 1024;
-
-impl Default for ParsedDocuments {
-    fn default() -> Self {
-        ParsedDocuments(Mutex::new(lru::LruCache::new(
-            PARSED_DOCUMENTS.try_into().expect("non-zero"),
-        )))
-    }
-}
-
-impl ParsedDocuments {
-    /// Hands a cached parse of the query to the request, or parses it (and
-    /// keeps the result when the query is short and parses).
-    fn parse(&self, request: &mut Request) {
-        if request.query.len() > MAX_CACHED_QUERY {
-            return;
-        }
-        let cached = self
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&request.query)
-            .cloned();
-        match cached {
-            Some(document) => request.set_parsed_query(document),
-            None => {
-                if let Ok(document) = request.parsed_query() {
-                    let document = document.clone();
-                    self.0
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .put(request.query.clone(), document);
+/// Measures what the request will run and refuses it if over a limit:
+/// `document` when the caller has its parse, else the request's own (parsed
+/// here once, and handed on parsed). This runs before async-graphql's own
+/// parse-time checks and its validation, some of which walk every
+/// expansion of every fragment spread.
+pub fn check_request(
+    registry: &Registry,
+    request: &mut Request,
+    document: Option<&ExecutableDocument>,
+    limits: &Limits,
+) -> ServerResult<()> {
+    let (wanted, variables) = (request.operation_name.as_deref(), &request.variables);
+    match document {
+        Some(document) => check_document(registry, document, wanted, variables, limits),
+        None => {
+            let wanted = request.operation_name.take();
+            let variables = std::mem::take(&mut request.variables);
+            let checked = match request.parsed_query() {
+                // async-graphql reports the syntax error itself.
+                Err(_) => Ok(()),
+                Ok(document) => {
+                    check_document(registry, document, wanted.as_deref(), &variables, limits)
                 }
-            }
+            };
+            request.variables = variables;
+            request.operation_name = wanted;
+            checked
         }
-    }
-
-    /// Parses the request's document once (it is handed on parsed),
-    /// measures what will run and refuses it if over a limit. This runs
-    /// before async-graphql's own parse-time checks and its validation,
-    /// some of which walk every expansion of every fragment spread.
-    pub fn check(
-        &self,
-        registry: &Registry,
-        mut request: Request,
-        limits: &Limits,
-    ) -> ServerResult<Request> {
-        let wanted = request.operation_name.take();
-        let variables = std::mem::take(&mut request.variables);
-        self.parse(&mut request);
-        let checked = match request.parsed_query() {
-            // async-graphql reports the syntax error itself.
-            Err(_) => Ok(()),
-            Ok(document) => {
-                check_document(registry, document, wanted.as_deref(), &variables, limits)
-            }
-        };
-        request.variables = variables;
-        request.operation_name = wanted;
-        checked.map(|()| request)
     }
 }
 

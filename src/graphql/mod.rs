@@ -2,6 +2,7 @@
 //! push. Resolvers translate; rules live in `domain`.
 
 mod admin;
+mod documents;
 pub mod error;
 mod events;
 pub mod limits;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
 use async_graphql::{
     Context, Data, Executor, MergedObject, MergedSubscription, Request, Response, SDLExportOptions,
-    Schema, SchemaEnv, ServerResult,
+    Schema, SchemaEnv, ServerResult, ValidationMode, Value,
 };
 use futures::future;
 use futures::stream::{self, BoxStream, StreamExt};
@@ -68,16 +69,22 @@ type RootSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema as every transport executes it (HTTP, both WebSocket
 /// protocols, the console): the request guards run first, then
-/// async-graphql. The inner schema is private, so nothing executes around
+/// async-graphql. The inner schemas are private, so nothing executes around
 /// the guards.
 ///
 /// The guards are not async-graphql extensions on purpose: with any
 /// extension installed, async-graphql sends every field of every response
 /// through the extension chain, with a registry lookup of the field's type
-/// per field (a fifth of the server's time on an `order(id)` read).
+/// per field.
 #[derive(Clone)]
 pub struct AppSchema {
+    /// Validates every request in full (`ValidationMode::Strict`).
     schema: RootSchema,
+    /// The same schema in `ValidationMode::Fast`, for a request whose
+    /// operation passed the full validation before and whose variables
+    /// cannot change that (documents.rs); `None` when the schema's
+    /// validation depends on more than that.
+    revalidated: Option<RootSchema>,
     guards: Arc<Guards>,
 }
 
@@ -85,27 +92,35 @@ struct Guards {
     /// The schema's environment, for its registry (the shape limits look
     /// fields up in it).
     env: SchemaEnv,
-    parsed: limits::ParsedDocuments,
+    documents: documents::Documents,
 }
 
 impl AppSchema {
     fn new(
-        builder: async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
+        builder: impl Fn() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
     ) -> Self {
+        let env = schema_env();
+        let revalidated = documents::reusable(&env.registry)
+            .then(|| builder().validation_mode(ValidationMode::Fast).finish());
         AppSchema {
-            schema: builder.finish(),
+            schema: builder().finish(),
+            revalidated,
             guards: Arc::new(Guards {
-                env: schema_env(),
-                parsed: limits::ParsedDocuments::default(),
+                env,
+                documents: documents::Documents::default(),
             }),
         }
     }
 
     /// The guards, in order: NUL characters anywhere (text_guard.rs), then
-    /// the fragment-expanded shape limits (limits.rs), which also parse the
-    /// document once. The limits are the request's, else the session's,
-    /// else the defaults.
-    fn guard(&self, request: Request, session: Option<&Data>) -> ServerResult<Request> {
+    /// the fragment-expanded shape limits (limits.rs) of the document,
+    /// parsed once (documents.rs), which is returned when it is kept. The
+    /// limits are the request's, else the session's, else the defaults.
+    fn guard(
+        &self,
+        mut request: Request,
+        session: Option<&Data>,
+    ) -> ServerResult<(Request, Option<Arc<documents::Document>>)> {
         text_guard::refuse_nul(&request)?;
         let limits = [Some(&request.data), session]
             .into_iter()
@@ -113,9 +128,14 @@ impl AppSchema {
             .find_map(|data| data.get(&TypeId::of::<Limits>())?.downcast_ref::<Limits>())
             .cloned()
             .unwrap_or_default();
-        self.guards
-            .parsed
-            .check(&self.guards.env.registry, request, &limits)
+        let document = self.guards.documents.parse(&mut request);
+        limits::check_request(
+            &self.guards.env.registry,
+            &mut request,
+            document.as_ref().map(|d| &d.parsed),
+            &limits,
+        )?;
+        Ok((request, document))
     }
 
     /// The schema's SDL with these options.
@@ -126,19 +146,45 @@ impl AppSchema {
 
 impl Executor for AppSchema {
     async fn execute(&self, request: Request) -> Response {
-        match self.guard(request, None) {
-            Ok(request) => self.schema.execute(request).await,
-            Err(error) => Response::from_errors(vec![error]),
+        let (request, document) = match self.guard(request, None) {
+            Ok(guarded) => guarded,
+            Err(error) => return Response::from_errors(vec![error]),
+        };
+        let operation = request.operation_name.as_deref();
+        let reusable = document.filter(|d| {
+            self.revalidated.is_some()
+                && documents::variables_surely_valid(&d.parsed, operation, &request.variables)
+        });
+        let validation = |how: &'static str| {
+            metrics::counter!("chronicle_graphql_validations_total", "validation" => how)
+                .increment(1);
+        };
+        match (reusable, &self.revalidated) {
+            (Some(document), Some(revalidated)) if document.validated(operation) => {
+                validation("reused");
+                revalidated.execute(request).await
+            }
+            (reusable, _) => {
+                validation("full");
+                let operation = request.operation_name.clone();
+                let response = self.schema.execute(request).await;
+                // A failed validation answers errors and no data.
+                if let Some(document) = reusable
+                    && (response.errors.is_empty() || response.data != Value::Null)
+                {
+                    document.mark_validated(operation.as_deref());
+                }
+                response
+            }
         }
     }
-
     fn execute_stream(
         &self,
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         match self.guard(request, session_data.as_deref()) {
-            Ok(request) => Executor::execute_stream(&self.schema, request, session_data),
+            Ok((request, _)) => Executor::execute_stream(&self.schema, request, session_data),
             Err(error) => stream::once(future::ready(Response::from_errors(vec![error]))).boxed(),
         }
     }
@@ -278,12 +324,12 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
 
 /// Builds the schema over the given services.
 pub fn build_schema(read: ReadModels) -> AppSchema {
-    AppSchema::new(builder().data(read))
+    AppSchema::new(|| builder().data(read.clone()))
 }
 
 /// The committed SDL, without any service behind it (`chronicle schema`).
 pub fn sdl_of_default_schema() -> String {
-    sdl(&AppSchema::new(builder()))
+    sdl(&AppSchema::new(builder))
 }
 
 /// The SDL in its committed form (sorted), as `chronicle schema` prints it.

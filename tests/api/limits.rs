@@ -360,3 +360,58 @@ async fn a_cached_parse_is_checked_against_the_limits_every_time() {
     let (_, body, _) = post(&app, &json!({ "query": bomb })).await;
     assert_limit(&body, "maxFields");
 }
+
+/// An operation that passed validation once is not validated in full again
+/// while its variables are values of their built-in scalars (issue 9), but
+/// a variable that is not gets exactly the answer of a first validation:
+/// the same document sent for the first time (a trailing space makes it a
+/// new text) answers the same body.
+#[tokio::test]
+async fn a_validated_document_is_validated_again_when_its_variables_could_fail() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let id = app.create_order("c-1").await;
+    let query = "query Read($id: ID!, $v: Int, $t: Boolean!) { order(id: $id, atVersion: $v) { id version @include(if: $t) } }";
+    let body = |q: &str, variables: Value| json!({ "query": q, "operationName": "Read", "variables": variables });
+    let reused = || async {
+        let text = app.metrics_text().await;
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix("chronicle_graphql_validations_total{validation=\"reused\"} ")
+            })
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let before = reused().await;
+    for _ in 0..3 {
+        let (status, answer, _) =
+            post(&app, &body(query, json!({"id": id, "v": 1, "t": true}))).await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["data"]["order"]["version"], 1, "{answer}");
+    }
+    assert!(
+        reused().await >= before + 2.0,
+        "the document was validated in full each time"
+    );
+    let cases = [
+        json!({"id": id, "v": "one", "t": true}),
+        json!({"id": id, "v": 1_i64 << 40, "t": true}),
+        json!({"id": id, "v": 1.5, "t": true}),
+        json!({"id": id, "v": 1, "t": "yes"}),
+        json!({"id": id, "v": 1, "t": null}),
+        json!({"id": null, "v": 1, "t": true}),
+        json!({"id": ["a"], "v": 1, "t": true}),
+        json!({"id": {"a": 1}, "v": 1, "t": true}),
+        json!({"v": 1, "t": true}),
+        json!({"id": id, "t": true}),
+        json!({"id": 12, "v": null, "t": false}),
+    ];
+    for (n, variables) in cases.into_iter().enumerate() {
+        let fresh = format!("{query}{}", " ".repeat(n + 1));
+        let (s1, seen, _) = post(&app, &body(query, variables.clone())).await;
+        let (s2, first, _) = post(&app, &body(&fresh, variables.clone())).await;
+        assert_eq!((s1, &seen), (s2, &first), "variables {variables}");
+    }
+    // And the validated document still answers.
+    let (_, answer, _) = post(&app, &body(query, json!({"id": id, "v": 1, "t": false}))).await;
+    assert_eq!(answer["data"]["order"]["id"], id.as_str(), "{answer}");
+}
