@@ -1,6 +1,7 @@
 //! The documents clients send over and over: each short one is parsed once
 //! and kept (parsing was the largest single cost of a small query), with
-//! the operations of it that have passed async-graphql's full validation.
+//! the operations of it that have passed async-graphql's full validation
+//! and the costs (limits.rs) of those that no variable changes.
 //!
 //! A validated operation is not validated in full again when its request's
 //! variables cannot change the outcome: [`variables_surely_valid`] accepts
@@ -18,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument};
 use async_graphql::registry::{MetaType, Registry};
 use async_graphql::{Request, Value, Variables};
+
+use super::limits::Cost;
 
 /// Documents kept parsed, and the longest query text kept (so the cache
 /// holds at most about 2 MiB of query text and its trees).
@@ -37,6 +40,22 @@ pub struct Document {
     /// Its operations (by the request's `operationName`) that passed the
     /// full validation with variables of [`variables_surely_valid`].
     validated: Mutex<Vec<Option<Box<str>>>>,
+    /// Costs of its operations (limits.rs) that no variable changes, with
+    /// the list sizes of the limits they were measured with.
+    costs: Mutex<Vec<KeptCost>>,
+}
+
+/// A cost kept: of which operation, measured with which list sizes.
+struct KeptCost {
+    operation: Option<Box<str>>,
+    sizes: [u64; 2],
+    cost: Cost,
+}
+
+impl KeptCost {
+    fn is(&self, operation: Option<&str>, sizes: [u64; 2]) -> bool {
+        self.operation.as_deref() == operation && self.sizes == sizes
+    }
 }
 
 impl Default for Documents {
@@ -64,6 +83,7 @@ impl Documents {
                 let document = Arc::new(Document {
                     parsed,
                     validated: Mutex::default(),
+                    costs: Mutex::default(),
                 });
                 self.lock().put(request.query.clone(), document.clone());
                 document
@@ -94,6 +114,31 @@ impl Document {
 
     fn marks(&self) -> std::sync::MutexGuard<'_, Vec<Option<Box<str>>>> {
         self.validated.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept cost of `operation` measured with these list sizes.
+    pub fn cost(&self, operation: Option<&str>, sizes: [u64; 2]) -> Option<Cost> {
+        self.costs()
+            .iter()
+            .find(|k| k.is(operation, sizes))
+            .map(|k| k.cost)
+    }
+
+    /// Keeps the cost of `operation` (one per operation and list sizes, at
+    /// most [`VALIDATED_OPERATIONS`] of them).
+    pub fn keep_cost(&self, operation: Option<&str>, sizes: [u64; 2], cost: Cost) {
+        let mut costs = self.costs();
+        if costs.len() < VALIDATED_OPERATIONS && !costs.iter().any(|k| k.is(operation, sizes)) {
+            costs.push(KeptCost {
+                operation: operation.map(Into::into),
+                sizes,
+                cost,
+            });
+        }
+    }
+
+    fn costs(&self) -> std::sync::MutexGuard<'_, Vec<KeptCost>> {
+        self.costs.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

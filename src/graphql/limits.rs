@@ -21,6 +21,7 @@ use async_graphql::registry::{MetaField, MetaTypeName, Registry};
 use async_graphql::{ErrorExtensionValues, Request, ServerError, ServerResult, Value, Variables};
 
 use super::ErrorCode;
+use super::documents::Document;
 
 /// Per-request limits. Shape limits are checked before validation and
 /// answered as VALIDATION with `extensions.limit` (the field name below) and
@@ -119,6 +120,8 @@ struct Measure<'a> {
     /// (fragment, inside introspection) -> cost; `None` while being measured
     /// (a cycle).
     memo: HashMap<(&'a str, bool), Option<Cost>>,
+    /// Whether a variable's value was counted (a `first: $n`).
+    read_variables: std::cell::Cell<bool>,
 }
 
 impl<'a> Measure<'a> {
@@ -198,7 +201,10 @@ impl<'a> Measure<'a> {
         let constant = value
             .node
             .clone()
-            .into_const_with(|var| self.variables.get(&var).cloned().ok_or(()))
+            .into_const_with(|var| {
+                self.read_variables.set(true);
+                self.variables.get(&var).cloned().ok_or(())
+            })
             .ok()?;
         match constant {
             Value::Number(n) => n.as_u64(),
@@ -232,6 +238,17 @@ pub fn measure(
     variables: &Variables,
     limits: &Limits,
 ) -> Cost {
+    measure_reading(registry, document, operation, variables, limits).0
+}
+
+/// [`measure`], and whether a variable's value counted in the cost.
+fn measure_reading(
+    registry: &Registry,
+    document: &ExecutableDocument,
+    operation: &OperationDefinition,
+    variables: &Variables,
+    limits: &Limits,
+) -> (Cost, bool) {
     let root = match operation.ty {
         async_graphql::parser::types::OperationType::Query => Some(registry.query_type.as_str()),
         async_graphql::parser::types::OperationType::Mutation => registry.mutation_type.as_deref(),
@@ -245,8 +262,10 @@ pub fn measure(
         variables,
         limits,
         memo: HashMap::new(),
+        read_variables: std::cell::Cell::new(false),
     };
-    m.selection_set(&operation.selection_set.node, root, false)
+    let cost = m.selection_set(&operation.selection_set.node, root, false);
+    (cost, m.read_variables.get())
 }
 
 /// Refuses the cost if it is over a limit.
@@ -298,28 +317,40 @@ pub fn check(cost: &Cost, limits: &Limits) -> Result<(), ServerError> {
 }
 
 /// Measures what the request will run and refuses it if over a limit:
-/// `document` when the caller has its parse, else the request's own (parsed
-/// here once, and handed on parsed). This runs before async-graphql's own
-/// parse-time checks and its validation, some of which walk every
-/// expansion of every fragment spread.
+/// the kept `document` when the caller has one, else the request's own
+/// (parsed here once, and handed on parsed). This runs before
+/// async-graphql's own parse-time checks and its validation, some of which
+/// walk every expansion of every fragment spread.
 pub fn check_request(
     registry: &Registry,
     request: &mut Request,
-    document: Option<&ExecutableDocument>,
+    document: Option<&Document>,
     limits: &Limits,
 ) -> ServerResult<()> {
     let (wanted, variables) = (request.operation_name.as_deref(), &request.variables);
     match document {
-        Some(document) => check_document(registry, document, wanted, variables, limits),
+        Some(kept) => check_document(
+            registry,
+            &kept.parsed,
+            Some(kept),
+            wanted,
+            variables,
+            limits,
+        ),
         None => {
             let wanted = request.operation_name.take();
             let variables = std::mem::take(&mut request.variables);
             let checked = match request.parsed_query() {
                 // async-graphql reports the syntax error itself.
                 Err(_) => Ok(()),
-                Ok(document) => {
-                    check_document(registry, document, wanted.as_deref(), &variables, limits)
-                }
+                Ok(document) => check_document(
+                    registry,
+                    document,
+                    None,
+                    wanted.as_deref(),
+                    &variables,
+                    limits,
+                ),
             };
             request.variables = variables;
             request.operation_name = wanted;
@@ -329,28 +360,36 @@ pub fn check_request(
 }
 
 /// Checks what will run: the named operation, or every operation when none
-/// is named (more than one is then refused by async-graphql anyway).
+/// is named (more than one is then refused by async-graphql anyway). The
+/// cost of a single or named operation that no variable changes is kept
+/// with its `kept` document and not measured again.
 fn check_document(
     registry: &Registry,
     document: &ExecutableDocument,
+    kept: Option<&Document>,
     wanted: Option<&str>,
     variables: &Variables,
     limits: &Limits,
 ) -> Result<(), ServerError> {
+    let sizes = [limits.default_list_size, limits.max_list_size];
+    if let Some(cost) = kept.and_then(|k| k.cost(wanted, sizes)) {
+        return check(&cost, limits);
+    }
+    let measured = |op: &OperationDefinition, keep: bool| {
+        let (cost, read_variables) = measure_reading(registry, document, op, variables, limits);
+        if let Some(kept) = kept.filter(|_| keep && !read_variables) {
+            kept.keep_cost(wanted, sizes, cost);
+        }
+        check(&cost, limits)
+    };
     match &document.operations {
-        DocumentOperations::Single(op) => check(
-            &measure(registry, document, &op.node, variables, limits),
-            limits,
-        ),
+        DocumentOperations::Single(op) => measured(&op.node, true),
         DocumentOperations::Multiple(ops) => {
             for (name, op) in ops {
                 if wanted.is_some_and(|w| w != name.as_str()) {
                     continue;
                 }
-                check(
-                    &measure(registry, document, &op.node, variables, limits),
-                    limits,
-                )?;
+                measured(&op.node, wanted.is_some())?;
             }
             Ok(())
         }

@@ -15,6 +15,7 @@ mod text_guard;
 pub mod types;
 
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
@@ -132,7 +133,7 @@ impl AppSchema {
         limits::check_request(
             &self.guards.env.registry,
             &mut request,
-            document.as_ref().map(|d| &d.parsed),
+            document.as_deref(),
             &limits,
         )?;
         Ok((request, document))
@@ -292,16 +293,17 @@ impl RequestContext {
     }
 }
 
-/// The request's context; a schema executed without one (tests) runs as
-/// the open server's admin.
-pub(crate) fn request_context(ctx: &Context<'_>) -> RequestContext {
-    ctx.data_opt::<RequestContext>()
-        .cloned()
-        .unwrap_or_else(|| RequestContext {
+/// The request's context (borrowed: resolvers only read it); a schema
+/// executed without one (tests) runs as the open server's admin.
+pub(crate) fn request_context<'a>(ctx: &Context<'a>) -> Cow<'a, RequestContext> {
+    match ctx.data_opt::<RequestContext>() {
+        Some(rc) => Cow::Borrowed(rc),
+        None => Cow::Owned(RequestContext {
             principal: Principal::open_admin(),
             correlation_id: uuid::Uuid::new_v4().to_string(),
             client: None,
-        })
+        }),
+    }
 }
 
 pub(crate) fn store<'a>(ctx: &Context<'a>) -> &'a EventStore {

@@ -415,3 +415,26 @@ async fn a_validated_document_is_validated_again_when_its_variables_could_fail()
     let (_, answer, _) = post(&app, &body(query, json!({"id": id, "v": 1, "t": false}))).await;
     assert_eq!(answer["data"]["order"]["id"], id.as_str(), "{answer}");
 }
+
+/// The cost of a kept document is measured once, unless a variable counts
+/// in it: `orders(first: $n)` is measured with each request's `$n`.
+#[tokio::test]
+async fn a_kept_cost_never_stands_for_a_variable_page_size() {
+    let app = spawn_app_with(Backend::Sqlite, |c| c.limits.max_nodes = 500).await;
+    let paged = "query($n: Int) { orders(first: $n) { edges { node { id items { sku } } } } }";
+    for (n, refused) in [(5, false), (100, true), (5, false), (100, true)] {
+        let (status, body, _) = post(&app, &json!({ "query": paged, "variables": {"n": n} })).await;
+        assert_eq!(status, 200);
+        if refused {
+            assert_limit(&body, "maxNodes");
+        } else {
+            assert!(body.get("errors").is_none(), "first: {n}: {body}");
+        }
+    }
+    // A literal page size is kept with its document, and checked each time.
+    let literal = "{ orders(first: 100) { edges { node { id items { sku } } } } }";
+    for _ in 0..3 {
+        let (_, body, _) = post(&app, &json!({ "query": literal })).await;
+        assert_limit(&body, "maxNodes");
+    }
+}

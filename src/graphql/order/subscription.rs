@@ -29,7 +29,7 @@ impl OrderSubscription {
         )]
         after_version: Option<i32>,
     ) -> Result<impl Stream<Item = Result<Order>>> {
-        let rc = request_context(ctx);
+        let rc = request_context(ctx).into_owned();
         rc.user()?;
         let id = parse_order_id(&id)?;
         // An order that does not exist (or is not the caller's) is refused
