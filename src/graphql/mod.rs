@@ -179,6 +179,7 @@ impl Executor for AppSchema {
             }
         }
     }
+
     fn execute_stream(
         &self,
         request: Request,
