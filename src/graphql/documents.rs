@@ -26,9 +26,9 @@ use super::limits::Cost;
 /// holds at most about 2 MiB of query text and its trees).
 const PARSED_DOCUMENTS: usize = 512;
 const MAX_CACHED_QUERY: usize = 4 * 1024;
-/// Operations of one document remembered as validated (a document usually
-/// has one; a document with more is validated in full past these).
-const VALIDATED_OPERATIONS: usize = 8;
+/// Operations of one document with facts kept (a document usually has
+/// one; past these, an operation is validated and measured every time).
+const KEPT_OPERATIONS: usize = 8;
 
 /// The parsed documents of recent short queries.
 pub struct Documents(Mutex<lru::LruCache<String, Arc<Document>>>);
@@ -37,25 +37,19 @@ pub struct Documents(Mutex<lru::LruCache<String, Arc<Document>>>);
 pub struct Document {
     /// Its parse.
     pub parsed: ExecutableDocument,
-    /// Its operations (by the request's `operationName`) that passed the
-    /// full validation with variables of [`variables_surely_valid`].
-    validated: Mutex<Vec<Option<Box<str>>>>,
-    /// Costs of its operations (limits.rs) that no variable changes, with
-    /// the list sizes of the limits they were measured with.
-    costs: Mutex<Vec<KeptCost>>,
+    /// What is known of its operations (by the request's `operationName`).
+    operations: Mutex<Vec<Operation>>,
 }
 
-/// A cost kept: of which operation, measured with which list sizes.
-struct KeptCost {
-    operation: Option<Box<str>>,
-    sizes: [u64; 2],
-    cost: Cost,
-}
-
-impl KeptCost {
-    fn is(&self, operation: Option<&str>, sizes: [u64; 2]) -> bool {
-        self.operation.as_deref() == operation && self.sizes == sizes
-    }
+/// What is known of one operation of a kept document.
+struct Operation {
+    name: Option<Box<str>>,
+    /// It passed the full validation with variables of
+    /// [`variables_surely_valid`].
+    validated: bool,
+    /// Its cost (limits.rs) when no variable counts in it, with the list
+    /// sizes of the limits it was measured with.
+    cost: Option<([u64; 2], Cost)>,
 }
 
 impl Default for Documents {
@@ -82,8 +76,7 @@ impl Documents {
                 let parsed = async_graphql::parser::parse_query(&request.query).ok()?;
                 let document = Arc::new(Document {
                     parsed,
-                    validated: Mutex::default(),
-                    costs: Mutex::default(),
+                    operations: Mutex::default(),
                 });
                 self.lock().put(request.query.clone(), document.clone());
                 document
@@ -101,44 +94,57 @@ impl Documents {
 impl Document {
     /// Whether `operation` passed the full validation before.
     pub fn validated(&self, operation: Option<&str>) -> bool {
-        self.marks().iter().any(|o| o.as_deref() == operation)
+        self.read(operation, |o| o.validated).unwrap_or(false)
     }
 
     /// Records that `operation` passed the full validation.
     pub fn mark_validated(&self, operation: Option<&str>) {
-        let mut marks = self.marks();
-        if marks.len() < VALIDATED_OPERATIONS && !marks.iter().any(|o| o.as_deref() == operation) {
-            marks.push(operation.map(Into::into));
-        }
-    }
-
-    fn marks(&self) -> std::sync::MutexGuard<'_, Vec<Option<Box<str>>>> {
-        self.validated.lock().unwrap_or_else(|p| p.into_inner())
+        self.write(operation, |o| o.validated = true);
     }
 
     /// The kept cost of `operation` measured with these list sizes.
     pub fn cost(&self, operation: Option<&str>, sizes: [u64; 2]) -> Option<Cost> {
-        self.costs()
-            .iter()
-            .find(|k| k.is(operation, sizes))
-            .map(|k| k.cost)
+        self.read(operation, |o| o.cost.filter(|(s, _)| *s == sizes))
+            .flatten()
+            .map(|(_, cost)| cost)
     }
 
-    /// Keeps the cost of `operation` (one per operation and list sizes, at
-    /// most [`VALIDATED_OPERATIONS`] of them).
+    /// Keeps the cost of `operation` measured with these list sizes.
     pub fn keep_cost(&self, operation: Option<&str>, sizes: [u64; 2], cost: Cost) {
-        let mut costs = self.costs();
-        if costs.len() < VALIDATED_OPERATIONS && !costs.iter().any(|k| k.is(operation, sizes)) {
-            costs.push(KeptCost {
-                operation: operation.map(Into::into),
-                sizes,
-                cost,
-            });
-        }
+        self.write(operation, |o| o.cost = Some((sizes, cost)));
     }
 
-    fn costs(&self) -> std::sync::MutexGuard<'_, Vec<KeptCost>> {
-        self.costs.lock().unwrap_or_else(|p| p.into_inner())
+    fn read<R>(&self, operation: Option<&str>, f: impl FnOnce(&Operation) -> R) -> Option<R> {
+        self.lock()
+            .iter()
+            .find(|o| o.name.as_deref() == operation)
+            .map(f)
+    }
+
+    /// Changes what is known of `operation`, if it is known or there is
+    /// room for it ([`KEPT_OPERATIONS`]).
+    fn write(&self, operation: Option<&str>, f: impl FnOnce(&mut Operation)) {
+        let mut operations = self.lock();
+        let at = match operations
+            .iter()
+            .position(|o| o.name.as_deref() == operation)
+        {
+            Some(at) => at,
+            None if operations.len() < KEPT_OPERATIONS => {
+                operations.push(Operation {
+                    name: operation.map(Into::into),
+                    validated: false,
+                    cost: None,
+                });
+                operations.len() - 1
+            }
+            None => return,
+        };
+        f(&mut operations[at]);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Operation>> {
+        self.operations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
