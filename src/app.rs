@@ -62,6 +62,8 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// Most `order_details` rows kept in memory for `order(id)` (0: none).
     pub read_cache_entries: usize,
+    /// Most bytes of whole `order(id)` responses kept (0: none).
+    pub response_cache_bytes: usize,
     /// This instance's name where instances are told apart: in
     /// `projections { instance }` and PostgreSQL's `application_name` of its
     /// leadership connections (default `<hostname>-<pid>`).
@@ -90,6 +92,7 @@ impl Config {
             edge: Default::default(),
             metrics_addr: None,
             read_cache_entries: crate::projections::cache::DEFAULT_ENTRIES,
+            response_cache_bytes: crate::graphql::responses::DEFAULT_BYTES,
             instance_id: crate::projections::default_instance_id(),
             nats: None,
             db_min_connections: crate::db::DEFAULT_MIN_CONNECTIONS,
@@ -228,7 +231,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tail: Default::default(),
         leaders: crate::projections::Leaders::new(&config.instance_id),
     };
-    let schema = build_schema(read.clone());
+    let schema = build_schema(read.clone(), config.response_cache_bytes);
     if config.start_projections {
         projections::start(&read, &config.engine)
             .await

@@ -232,6 +232,10 @@ struct EdgeArgs {
     /// Most order rows kept in memory for `order(id)` (0 turns it off).
     #[arg(long, env = "CHRONICLE_READ_CACHE_ENTRIES", default_value_t = chronicle::projections::cache::DEFAULT_ENTRIES as u64, value_parser = clap::value_parser!(u64).range(0..=10_000_000))]
     read_cache_entries: u64,
+    /// Most bytes of whole `order(id)` responses kept in memory, answered
+    /// again while the orders they read are unchanged (0 turns it off).
+    #[arg(long, env = "CHRONICLE_RESPONSE_CACHE_BYTES", default_value_t = chronicle::graphql::responses::DEFAULT_BYTES as u64, value_parser = clap::value_parser!(u64).range(0..=17_179_869_184))]
+    response_cache_bytes: u64,
 }
 
 /// mimalloc instead of the system allocator: a server allocates and frees
@@ -409,6 +413,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     config.metrics_addr = e.metrics_addr;
     config.read_cache_entries = e.read_cache_entries as usize;
+    config.response_cache_bytes = usize::try_from(e.response_cache_bytes).unwrap_or(usize::MAX);
     if let Some(id) = &args.instance_id {
         config.instance_id = id.clone();
     }

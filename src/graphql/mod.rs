@@ -8,6 +8,7 @@ mod events;
 pub mod limits;
 mod order;
 pub mod paging;
+pub mod responses;
 mod sales;
 pub mod scalars;
 mod subscriptions;
@@ -94,11 +95,13 @@ struct Guards {
     /// fields up in it).
     env: SchemaEnv,
     documents: documents::Documents,
+    responses: responses::Responses,
 }
 
 impl AppSchema {
     fn new(
         builder: impl Fn() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
+        response_cache_bytes: usize,
     ) -> Self {
         let env = schema_env();
         let revalidated = documents::reusable(&env.registry)
@@ -109,6 +112,7 @@ impl AppSchema {
             guards: Arc::new(Guards {
                 env,
                 documents: documents::Documents::default(),
+                responses: responses::Responses::new(response_cache_bytes),
             }),
         }
     }
@@ -143,14 +147,15 @@ impl AppSchema {
     pub fn sdl_with_options(&self, options: SDLExportOptions) -> String {
         self.schema.sdl_with_options(options)
     }
-}
 
-impl Executor for AppSchema {
-    async fn execute(&self, request: Request) -> Response {
-        let (request, document) = match self.guard(request, None) {
-            Ok(guarded) => guarded,
-            Err(error) => return Response::from_errors(vec![error]),
-        };
+    /// Executes a guarded request, validating it in full unless its
+    /// operation passed validation before with variables that cannot
+    /// change that (documents.rs).
+    async fn validated_execute(
+        &self,
+        request: Request,
+        document: Option<Arc<documents::Document>>,
+    ) -> Response {
         let operation = request.operation_name.as_deref();
         let reusable = document.filter(|d| {
             self.revalidated.is_some()
@@ -178,6 +183,34 @@ impl Executor for AppSchema {
                 response
             }
         }
+    }
+}
+
+impl Executor for AppSchema {
+    async fn execute(&self, request: Request) -> Response {
+        let (mut request, document) = match self.guard(request, None) {
+            Ok(guarded) => guarded,
+            Err(error) => return Response::from_errors(vec![error]),
+        };
+        // A read of orders the read cache answers: the kept response while
+        // its rows are still the ones served (responses.rs).
+        let responses = &self.guards.responses;
+        let read = self.schema.data::<ReadModels>();
+        let keep = match (&document, read) {
+            (Some(document), Some(read)) => match responses.keepable(&document.parsed, &request) {
+                Some(key) => match responses.answer(read, &key) {
+                    Some(response) => return response,
+                    None => Some((read, responses.record(key, &mut request))),
+                },
+                None => None,
+            },
+            _ => None,
+        };
+        let response = self.validated_execute(request, document).await;
+        if let Some((read, keepable)) = keep {
+            responses.keep(read, keepable, &response);
+        }
+        response
     }
 
     fn execute_stream(
@@ -326,13 +359,15 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, Subscripti
 }
 
 /// Builds the schema over the given services.
-pub fn build_schema(read: ReadModels) -> AppSchema {
-    AppSchema::new(|| builder().data(read.clone()))
+/// Builds the schema over the given services, keeping at most
+/// `response_cache_bytes` of whole responses (responses.rs).
+pub fn build_schema(read: ReadModels, response_cache_bytes: usize) -> AppSchema {
+    AppSchema::new(|| builder().data(read.clone()), response_cache_bytes)
 }
 
 /// The committed SDL, without any service behind it (`chronicle schema`).
 pub fn sdl_of_default_schema() -> String {
-    sdl(&AppSchema::new(builder))
+    sdl(&AppSchema::new(builder, 0))
 }
 
 /// The SDL in its committed form (sorted), as `chronicle schema` prints it.

@@ -387,6 +387,14 @@ pub async fn read_order(
     result
 }
 
+/// The row a read of `order_id` would serve from memory now, without
+/// counting it or reading the database: `None` when the read cache does not
+/// hold it (or the live generation is not known in memory).
+pub fn cached_order(read: &super::ReadModels, order_id: &str) -> Option<Arc<OrderDetail>> {
+    let generation = read.cache.live(ORDER_DETAILS)?;
+    read.cache.order(generation, order_id)
+}
+
 /// A reader's place in the queue of one key's misses; leaving it (also
 /// when the request is cancelled) removes the key's entry once nobody
 /// else waits.

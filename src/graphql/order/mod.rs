@@ -307,12 +307,14 @@ impl OrderQuery {
             (None, Some(v)) => LoadTarget::AtVersion(v),
             (None, None) => {
                 let detail = read_order(read_models(ctx), &id).await?;
-                return Ok(match detail {
-                    Some(d) if rc.sees_customer(&d.order.customer_id)? => {
-                        Some(Order::from_detail(d))
-                    }
+                let visible = match detail {
+                    Some(d) if rc.sees_customer(&d.order.customer_id)? => Some(d),
                     _ => None,
-                });
+                };
+                if let Some(rows) = ctx.data_opt::<Arc<super::responses::ReadRows>>() {
+                    rows.served(visible.as_ref());
+                }
+                return Ok(visible.map(Order::from_detail));
             }
         };
         let store = store(ctx);
