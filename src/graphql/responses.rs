@@ -175,10 +175,7 @@ impl Responses {
             metrics::counter!("chronicle_response_cache_total", "result" => "miss").increment(1);
             return None;
         };
-        let current = kept
-            .rows
-            .iter()
-            .all(|row| cached_order(read, &row.order_id).is_some_and(|now| Arc::ptr_eq(&now, row)));
+        let current = served_now(read, &kept.rows);
         metrics::counter!("chronicle_response_cache_total", "result" => if current { "hit" } else { "stale" })
             .increment(1);
         current.then(|| Response::new(kept.data.clone()).cache_control(kept.cache_control))
@@ -198,9 +195,7 @@ impl Responses {
             return;
         };
         let lines: usize = rows.iter().map(|r| r.order.lines.len()).sum();
-        let from_memory = rows
-            .iter()
-            .all(|row| cached_order(read, &row.order_id).is_some_and(|now| Arc::ptr_eq(&now, row)));
+        let from_memory = served_now(read, &rows);
         let plain = response.errors.is_empty()
             && response.extensions.is_empty()
             && response.http_headers.is_empty();
@@ -223,6 +218,12 @@ impl Responses {
     fn lock(&self) -> std::sync::MutexGuard<'_, Lru> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Whether the read cache serves each of these very rows now.
+fn served_now(read: &ReadModels, rows: &[Arc<OrderDetail>]) -> bool {
+    rows.iter()
+        .all(|row| cached_order(read, &row.order_id).is_some_and(|now| Arc::ptr_eq(&now, row)))
 }
 
 /// Roughly the heap bytes of a value's tree.
